@@ -1,0 +1,252 @@
+"""The data contract in code: one place for every fact the parts agree on.
+
+Mirrors ``shared/spec/DATA_CONTRACT.md``: topic names, raw field order,
+placeholders, clean column names/order/types, the landing and warehouse
+layouts and the insight tables. Nothing here imports Spark or Dagster, so the
+emulator, the streaming stack, the transforms and the tests can all use it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# --- 1. Topics -------------------------------------------------------------
+
+DEFAULT_TOPIC_PREFIX = "pinterest"
+KINDS: tuple[str, ...] = ("pin", "geo", "user")
+
+
+def topic_name(kind: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """``<prefix>.<kind>``; raises on an unknown kind."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return f"{prefix}.{kind}"
+
+
+def topic_names(prefix: str = DEFAULT_TOPIC_PREFIX) -> dict[str, str]:
+    return {kind: topic_name(kind, prefix) for kind in KINDS}
+
+
+# --- 2. Raw records ----------------------------------------------------------
+
+#: Field order of each raw record (the Kafka message value).
+RAW_FIELDS: dict[str, tuple[str, ...]] = {
+    "pin": (
+        "index",
+        "unique_id",
+        "title",
+        "description",
+        "poster_name",
+        "follower_count",
+        "tag_list",
+        "is_image_or_video",
+        "image_src",
+        "downloaded",
+        "save_location",
+        "category",
+    ),
+    "geo": ("ind", "timestamp", "latitude", "longitude", "country"),
+    "user": ("ind", "first_name", "last_name", "age", "date_joined"),
+}
+
+#: The post key field of each raw record.
+RAW_KEY: dict[str, str] = {"pin": "index", "geo": "ind", "user": "ind"}
+
+#: Placeholder strings per pin field; each becomes null when cleaned.
+PIN_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "title": ("No Title Data Available",),
+    "description": (
+        "No description available Story format",
+        "No description available",
+        "Untitled",
+    ),
+    "poster_name": ("User Info Error",),
+    "follower_count": ("User Info Error",),
+    "tag_list": ("N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e",),
+    "image_src": ("Image src error.",),
+}
+
+#: Every placeholder string, whatever the field.
+ALL_PLACEHOLDERS: tuple[str, ...] = tuple(
+    sorted({p for values in PIN_PLACEHOLDERS.values() for p in values})
+)
+
+SAVE_LOCATION_PREFIX = "Local save in "
+
+IMAGE_OR_VIDEO: tuple[str, ...] = ("image", "video", "multi-video(story page format)")
+
+CATEGORIES: tuple[str, ...] = (
+    "art",
+    "beauty",
+    "christmas",
+    "diy-and-crafts",
+    "education",
+    "event-planning",
+    "finance",
+    "home-decor",
+    "mens-fashion",
+    "quotes",
+    "tattoos",
+    "travel",
+    "vehicles",
+)
+
+#: Follower-count suffix multipliers (``"12k"`` -> 12000, ``"2M"`` -> 2000000).
+FOLLOWER_SUFFIXES: dict[str, int] = {"k": 1_000, "M": 1_000_000}
+
+#: Timestamp formats accepted on the wire (Python strptime spelling).
+TIMESTAMP_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
+
+
+def encode_value(record: dict[str, Any]) -> bytes:
+    """The canonical bytes of a message value: compact UTF-8 JSON, field order kept.
+
+    This is what the Confluent S3 sink (JsonFormat) writes per line, so every
+    producer and the local sink use it to stay byte-for-byte identical.
+    """
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# --- 3. Landing zone -----------------------------------------------------------
+
+OFFSET_DIGITS = 10
+
+
+def landing_key(topic: str, dt: str, partition: int, start_offset: int) -> str:
+    """Object key of a landing file, relative to the landing URI."""
+    return (
+        f"topics/{topic}/dt={dt}/"
+        f"{topic}+{partition}+{start_offset:0{OFFSET_DIGITS}d}.json"
+    )
+
+
+def landing_prefix(topic: str, dt: str | None = None) -> str:
+    return f"topics/{topic}/" if dt is None else f"topics/{topic}/dt={dt}/"
+
+
+# --- 4. Cleaned tables ----------------------------------------------------------
+
+#: Column name -> Spark SQL type, in contract order.
+CLEAN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "pin": (
+        ("ind", "bigint"),
+        ("unique_id", "string"),
+        ("title", "string"),
+        ("description", "string"),
+        ("follower_count", "bigint"),
+        ("poster_name", "string"),
+        ("tag_list", "string"),
+        ("is_image_or_video", "string"),
+        ("image_src", "string"),
+        ("save_location", "string"),
+        ("category", "string"),
+    ),
+    "geo": (
+        ("ind", "bigint"),
+        ("country", "string"),
+        ("coordinates", "array<double>"),
+        ("timestamp", "timestamp"),
+    ),
+    "user": (
+        ("ind", "bigint"),
+        ("user_name", "string"),
+        ("age", "int"),
+        ("date_joined", "timestamp"),
+    ),
+}
+
+CLEAN_KEY = "ind"
+PARTITION_COLUMN = "dt"
+
+#: Quarantine table columns (one row per rejected raw line).
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("raw_line", "string"),
+    ("source_file", "string"),
+    ("reason", "string"),
+    ("dt", "string"),
+)
+
+LATITUDE_RANGE = (-90.0, 90.0)
+LONGITUDE_RANGE = (-180.0, 180.0)
+#: Plausible ages for the value check (the cleaning itself keeps any integer).
+AGE_RANGE = (0, 130)
+
+# --- 5. Insights ------------------------------------------------------------------
+
+AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
+    ("18-24", 18, 24),
+    ("25-35", 25, 35),
+    ("36-50", 36, 50),
+    ("+50", 51, None),
+)
+POST_YEAR_RANGE = (2018, 2022)
+JOIN_YEAR_RANGE = (2015, 2020)
+
+#: Insight table -> ((column, Spark type), ...); the grouping columns come first.
+INSIGHT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "top_category_by_country": (
+        ("country", "string"),
+        ("category", "string"),
+        ("category_count", "bigint"),
+    ),
+    "top_category_by_year": (
+        ("post_year", "int"),
+        ("category", "string"),
+        ("category_count", "bigint"),
+    ),
+    "top_poster_by_country": (
+        ("country", "string"),
+        ("poster_name", "string"),
+        ("follower_count", "bigint"),
+    ),
+    "country_with_top_poster": (("country", "string"), ("follower_count", "bigint")),
+    "top_category_by_age_group": (
+        ("age_group", "string"),
+        ("category", "string"),
+        ("category_count", "bigint"),
+    ),
+    "median_followers_by_age_group": (
+        ("age_group", "string"),
+        ("median_follower_count", "bigint"),
+    ),
+    "users_joined_by_year": (("post_year", "int"), ("number_users_joined", "bigint")),
+    "median_followers_by_join_year": (
+        ("post_year", "int"),
+        ("median_follower_count", "bigint"),
+    ),
+    "median_followers_by_age_group_and_join_year": (
+        ("age_group", "string"),
+        ("post_year", "int"),
+        ("median_follower_count", "bigint"),
+    ),
+}
+
+#: Grouping key columns of each insight table (unique per row).
+INSIGHT_KEYS: dict[str, tuple[str, ...]] = {
+    "top_category_by_country": ("country",),
+    "top_category_by_year": ("post_year",),
+    "top_poster_by_country": ("country",),
+    "country_with_top_poster": (),
+    "top_category_by_age_group": ("age_group",),
+    "median_followers_by_age_group": ("age_group",),
+    "users_joined_by_year": ("post_year",),
+    "median_followers_by_join_year": ("post_year",),
+    "median_followers_by_age_group_and_join_year": ("age_group", "post_year"),
+}
+
+INSIGHTS: tuple[str, ...] = tuple(INSIGHT_COLUMNS)
+
+# --- 6. Warehouse --------------------------------------------------------------
+
+
+def clean_path(warehouse: str, kind: str) -> str:
+    return f"{warehouse.rstrip('/')}/clean/{kind}"
+
+
+def quarantine_path(warehouse: str, kind: str) -> str:
+    return f"{warehouse.rstrip('/')}/quarantine/{kind}"
+
+
+def insight_path(warehouse: str, table: str) -> str:
+    return f"{warehouse.rstrip('/')}/insights/{table}"

@@ -1,0 +1,185 @@
+"""The landing zone as a write-once object store: a local folder or ``s3://``.
+
+Shared by the emulator's ``--via landing`` writer, the S3 sink and the Dagster
+sensor, so that every writer lands byte-for-byte the same files and every
+reader sees the same listing. A landing file is never replaced by different
+content (contract section 3): :meth:`LandingStore.put_once` writes a new file
+atomically, accepts a rewrite of identical bytes, and refuses anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+from urllib.parse import urlparse
+
+from pinterest_pipeline.settings import resolve_uri
+
+
+class LandingConflict(RuntimeError):
+    """A landing file exists with different content; it is never overwritten."""
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    key: str  # relative to the landing root, e.g. topics/pinterest.pin/dt=2024-01-01/...json
+    size: int
+    mtime: float
+
+
+def encode_lines(values: Iterable[bytes]) -> bytes:
+    """A landing file's bytes: one message value per line, each newline-terminated."""
+    return b"".join(v + b"\n" for v in values)
+
+
+class LandingStore:
+    """Base class; use :func:`open_landing` to get one for a URI."""
+
+    uri: str
+
+    def put_once(self, key: str, data: bytes) -> bool:
+        """Write ``key`` durably. True if written, False if the same bytes were there.
+
+        Raises :class:`LandingConflict` if different bytes are there.
+        """
+        raise NotImplementedError
+
+    def read(self, key: str) -> bytes:
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+    def list(self, prefix: str = "topics/") -> Iterator[LandedFile]:
+        """Every landed ``.json`` file under ``prefix``, sorted by key."""
+        raise NotImplementedError
+
+    def path_for(self, key: str) -> str:
+        """A path Spark (or a person) can open for ``key``."""
+        return f"{self.uri}/{key}"
+
+
+class LocalLanding(LandingStore):
+    def __init__(self, root: str):
+        self.root = resolve_uri(root)
+        self.uri = self.root
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def put_once(self, key: str, data: bytes) -> bool:
+        path = self._path(key)
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                if fh.read() == data:
+                    return False
+            raise LandingConflict(f"{path} exists with different content; refusing to replace it")
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            # link() fails if the target appeared meanwhile: no silent replacement.
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                with open(path, "rb") as fh:
+                    if fh.read() == data:
+                        return False
+                raise LandingConflict(f"{path} appeared with different content")
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+        return True
+
+    def read(self, key: str) -> bytes:
+        with open(self._path(key), "rb") as fh:
+            return fh.read()
+
+    def exists(self, key: str) -> bool:
+        return os.path.exists(self._path(key))
+
+    def list(self, prefix: str = "topics/") -> Iterator[LandedFile]:
+        base = self._path(prefix.rstrip("/"))
+        found = []
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if not name.endswith(".json") or name.startswith("."):
+                    continue
+                full = os.path.join(dirpath, name)
+                st = os.stat(full)
+                key = os.path.relpath(full, self.root).replace(os.sep, "/")
+                found.append(LandedFile(key, st.st_size, st.st_mtime))
+        yield from sorted(found, key=lambda f: f.key)
+
+
+class S3Landing(LandingStore):
+    def __init__(self, uri: str, client=None):
+        parsed = urlparse(uri)
+        self.bucket = parsed.netloc
+        self.prefix = parsed.path.strip("/")
+        self.uri = uri.rstrip("/")
+        if client is None:
+            import boto3
+
+            client = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or None)
+        self.client = client
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _get(self, key: str) -> bytes | None:
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
+
+    def put_once(self, key: str, data: bytes) -> bool:
+        existing = self._get(key)
+        if existing is not None:
+            if existing == data:
+                return False
+            raise LandingConflict(f"s3://{self.bucket}/{self._key(key)} exists with different content")
+        # A completed PutObject is durable; a failed one leaves no object.
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+        return True
+
+    def read(self, key: str) -> bytes:
+        data = self._get(key)
+        if data is None:
+            raise FileNotFoundError(f"s3://{self.bucket}/{self._key(key)}")
+        return data
+
+    def exists(self, key: str) -> bool:
+        return self._get(key) is not None
+
+    def list(self, prefix: str = "topics/") -> Iterator[LandedFile]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        found = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for obj in page.get("Contents", []):
+                if obj["Key"].endswith(".json"):
+                    found.append(
+                        LandedFile(obj["Key"][strip:], obj["Size"], obj["LastModified"].timestamp())
+                    )
+        yield from sorted(found, key=lambda f: f.key)
+
+
+def open_landing(uri: str) -> LandingStore:
+    """The store for a landing URI: ``s3://bucket/prefix`` or a local folder."""
+    if uri.startswith("s3://"):
+        return S3Landing(uri)
+    if "://" in uri and not uri.startswith("file://"):
+        raise ValueError(f"unsupported landing URI {uri!r}: use a folder or s3://bucket/prefix")
+    return LocalLanding(uri.removeprefix("file://"))

@@ -1,0 +1,60 @@
+"""The one environment helper: every setting, its variable and its default.
+
+Dagster resources read the same variables through ``EnvVar``; code outside the
+code location (CLI, emulator, stack, benchmarks) calls :func:`get`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    s.env: s
+    for s in (
+        Setting("PINTEREST_LANDING_URI", "./data/landing", "landing zone: folder or s3://bucket/prefix"),
+        Setting("PINTEREST_WAREHOUSE_URI", "./data/warehouse", "clean, quarantine and insight tables"),
+        Setting("PINTEREST_TOPIC_PREFIX", "pinterest", "topics are <prefix>.pin/.geo/.user"),
+        Setting("PINTEREST_START_DATE", "2024-01-01", "first daily partition (UTC)"),
+        Setting("PINTEREST_DEPLOYMENT", "local", "local (embedded Spark, folders) or prod (Databricks)"),
+        Setting("PINTEREST_SPARK_REMOTE", "", "sc://host:port: run Spark through Spark Connect"),
+        Setting("PINTEREST_SPARK_MASTER", "local[*]", "Spark master for the embedded session"),
+        Setting("KAFKA_BOOTSTRAP_SERVERS", "", "use this Kafka instead of the embedded broker"),
+        Setting("PINTEREST_STACK_DIR", "./data/stack", "logs and pid files of the local stack"),
+        Setting("DAGSTER_HOME", "./data/dagster", "Dagster instance (runs, events, schedules)"),
+    )
+}
+
+
+def get(env: str) -> str:
+    """The value of a setting: the environment, else its documented default."""
+    setting = SETTINGS[env]
+    value = os.environ.get(env, "")
+    return value if value != "" else setting.default
+
+
+def landing_uri() -> str:
+    return get("PINTEREST_LANDING_URI")
+
+
+def warehouse_uri() -> str:
+    return get("PINTEREST_WAREHOUSE_URI")
+
+
+def topic_prefix() -> str:
+    return get("PINTEREST_TOPIC_PREFIX")
+
+
+def resolve_uri(uri: str) -> str:
+    """Absolute form of a local path; URIs with a scheme are returned unchanged."""
+    if "://" in uri:
+        return uri.rstrip("/")
+    return os.path.abspath(os.path.expanduser(uri))
