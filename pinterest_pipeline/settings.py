@@ -67,3 +67,10 @@ def resolve_uri(uri: str) -> str:
     if "://" in uri:
         return uri.rstrip("/")
     return os.path.abspath(os.path.expanduser(uri))
+
+
+def apply_defaults() -> None:
+    """Put every unset setting's default into the environment (for Dagster ``EnvVar``)."""
+    for env, setting in SETTINGS.items():
+        if not os.environ.get(env):
+            os.environ[env] = setting.default

@@ -1,0 +1,32 @@
+# Quickstart: `make demo` (emulate, clean, insights) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PIPELINE := $(VENV)/bin/pinterest-pipeline
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster
+
+.PHONY: setup demo test test-fast dev bench clean-data
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
+	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(VENV)/.synced  ## create .venv from uv.lock
+
+demo: setup  ## emulate posts, run every asset, print the nine insights
+	@mkdir -p $(DAGSTER_HOME)
+	$(PIPELINE) demo
+
+test: setup  ## the whole test suite (unit + integration)
+	$(VENV)/bin/pytest
+
+test-fast: setup  ## unit tests only
+	$(VENV)/bin/pytest -m "not integration"
+
+dev: setup  ## the Dagster UI on http://127.0.0.1:3000
+	@mkdir -p $(DAGSTER_HOME)
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean-data:  ## remove ./data (landing, warehouse, Dagster runs, stack logs)
+	rm -rf data

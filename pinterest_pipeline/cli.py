@@ -1,0 +1,172 @@
+"""``pinterest-pipeline``: demo, run, show, emulate, stack, bench."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence, TextIO
+
+from pinterest_pipeline import contract, settings
+
+
+# --- show -----------------------------------------------------------------------
+
+
+def read_insight(name: str) -> tuple[list[str], list[dict[str, Any]]] | None:
+    """Columns and rows of a built insight table, or None if it was never built."""
+    path = contract.insight_path(settings.resolve_uri(settings.warehouse_uri()), name)
+    if "://" in path:
+        from pinterest_pipeline.spark import get_session
+
+        spark = get_session(remote=settings.get("PINTEREST_SPARK_REMOTE"))
+        df = spark.read.parquet(path)
+        return df.columns, [r.asDict() for r in df.collect()]
+    if not os.path.isdir(path):
+        return None
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return table.column_names, table.to_pylist()
+
+
+def format_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    """Rows as aligned text, numbers right-aligned."""
+    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(r[c], (int, float)) or r[c] is None for r in rows) for c in columns]
+
+    def line(values: list[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
+        ).rstrip()
+
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+def show(tables: Sequence[str], out: TextIO = sys.stdout) -> int:
+    missing = []
+    for name in tables:
+        found = read_insight(name)
+        if found is None:
+            missing.append(name)
+            continue
+        columns, rows = found
+        print(f"\n== insights/{name} ({len(rows)} rows)", file=out)
+        print(format_table(columns, rows), file=out)
+    if missing:
+        print(
+            f"not built yet: {', '.join(missing)} (run `pinterest-pipeline run --all` first)",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+# --- commands --------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.runner import run_dates
+
+    outcome = run_dates(None if args.all else [args.date])
+    if outcome.ok:
+        print(f"ok: {len(outcome.run_ids)} Dagster run(s) recorded in {os.environ['DAGSTER_HOME']}")
+        return 0
+    for problem in outcome.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    return show([args.table] if args.table else list(contract.INSIGHTS))
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    from emulator import run as emulator_run
+
+    return emulator_run.main(args)
+
+
+def cmd_stack(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.ingest import stack
+
+    return stack.main(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pinterest_pipeline import demo
+
+    return demo.main(args)
+
+
+def valid_date(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pinterest-pipeline",
+        description="Pinterest post stream end to end: emulate, ingest, clean, check, insights.",
+        epilog="Settings come from environment variables: "
+        + ", ".join(settings.SETTINGS)
+        + ". See README.md.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="emulate posts, run everything, print the insights")
+    demo.add_argument("--posts", type=int, default=5000, help="posts to emulate (default 5000)")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument(
+        "--via",
+        choices=["auto", "rest", "landing"],
+        default="auto",
+        help="auto (default): stream through the local stack, or write the landing "
+        "directly if the broker cannot start here",
+    )
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="materialize clean partitions and insights through Dagster")
+    which = run.add_mutually_exclusive_group(required=True)
+    which.add_argument("--date", type=valid_date, help="one landing date YYYY-MM-DD")
+    which.add_argument("--all", action="store_true", help="every landed date")
+    run.set_defaults(func=cmd_run)
+
+    show_p = sub.add_parser("show", help="print insight tables as aligned text")
+    show_p.add_argument("table", nargs="?", choices=contract.INSIGHTS, metavar="TABLE",
+                        help="one of: " + ", ".join(contract.INSIGHTS))
+    show_p.set_defaults(func=cmd_show)
+
+    emulate = sub.add_parser("emulate", help="generate posts and send them")
+    from emulator import run as emulator_run
+
+    emulator_run.add_arguments(emulate)
+    emulate.set_defaults(func=cmd_emulate)
+
+    try:
+        from pinterest_pipeline.ingest import stack
+    except ImportError:  # pragma: no cover - the stack is optional for the batch path
+        stack = None
+    if stack is not None:
+        stack_p = sub.add_parser("stack", help="local broker, REST proxy and S3 sink: up|down|status")
+        stack.add_arguments(stack_p)
+        stack_p.set_defaults(func=cmd_stack)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Materialize through Dagster's own API, recorded in the Dagster instance.
+
+``pinterest-pipeline run`` uses this, so its runs show up in ``dagster dev``
+afterwards exactly like runs launched from the UI or the schedule. All runs of
+one command execute in this process, so they share one SparkSession.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TextIO
+
+from pinterest_pipeline import settings
+
+
+def prepare_dagster_home() -> str:
+    """Make sure DAGSTER_HOME exists (default ./data/dagster) and is absolute."""
+    home = settings.resolve_uri(settings.get("DAGSTER_HOME"))
+    os.makedirs(home, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = home
+    return home
+
+
+@dataclass
+class RunOutcome:
+    ok: bool = True
+    problems: list[str] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DatePlan:
+    dates: list[str]
+    too_early: list[str]
+    too_late: list[str]
+
+
+def plan_dates(requested: list[str]) -> DatePlan:
+    """Split landing dates into partitions and dates outside the partition range."""
+    start = settings.get("PINTEREST_START_DATE")
+    last = datetime.now(timezone.utc).strftime("%Y-%m-%d")  # today is a partition too
+    return DatePlan(
+        dates=sorted(d for d in requested if start <= d <= last),
+        too_early=sorted(d for d in requested if d < start),
+        too_late=sorted(d for d in requested if d > last),
+    )
+
+
+def landed_dates() -> list[str]:
+    """Every dt that has at least one landing file, over the three topics."""
+    from pinterest_pipeline.defs.raw import landing_dates
+
+    found = landing_dates(settings.landing_uri(), settings.topic_prefix())
+    return sorted({dt for dates in found.values() for dt in dates})
+
+
+def _describe_failure(result) -> list[str]:
+    problems = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.step_failure_data.error
+            message = error.message.strip() if error else "unknown error"
+            problems.append(f"step {event.step_key} failed: {message}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            severity = evaluation.severity.value
+            key = "/".join(evaluation.asset_key.path)
+            details = {k: v.value for k, v in evaluation.metadata.items()}
+            problems.append(f"check {key}:{evaluation.check_name} failed ({severity}): {details}")
+    return problems
+
+
+def _summarize(result, out: TextIO) -> None:
+    for event in result.get_asset_materialization_events():
+        mat = event.asset_materialization
+        key = "/".join(mat.asset_key.path)
+        meta = {k: v.value for k, v in mat.metadata.items()}
+        if "rows_in" in meta:
+            print(
+                f"  {key:<12} dt={meta['dt']}: {meta['rows_in']} lines -> {meta['rows_out']} rows, "
+                f"{meta['quarantined']} quarantined, {meta['duplicates_collapsed']} duplicates "
+                f"collapsed ({meta['conflicts']} conflicts) [{meta['seconds']} s]",
+                file=out,
+            )
+        else:
+            print(f"  {key:<56} {meta.get('rows')} rows [{meta.get('seconds')} s]", file=out)
+
+
+def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out: TextIO) -> None:
+    from dagster import DagsterInstance
+
+    from pinterest_pipeline.definitions import defs
+
+    job = defs.resolve_job_def(job_name)
+    label = f"{job_name}" + (f" dt={partition_key}" if partition_key else "")
+    print(f"run {label} ...", file=out, flush=True)
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance, partition_key=partition_key, raise_on_error=False
+        )
+    outcome.run_ids.append(result.run_id)
+    _summarize(result, out)
+    problems = _describe_failure(result)
+    blocking = [p for p in problems if "(WARN)" not in p]
+    for p in problems:
+        print(f"  ! {p}", file=out)
+    if not result.success or blocking:
+        outcome.ok = False
+        outcome.problems += blocking or [f"run {result.run_id} of {label} failed"]
+
+
+def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
+    """``run --date D`` (one date, nightly job) or ``run --all`` (dates=None)."""
+    prepare_dagster_home()
+    settings.apply_defaults()
+    outcome = RunOutcome()
+    requested = landed_dates() if dates is None else dates
+    plan = plan_dates(requested)
+    start = settings.get("PINTEREST_START_DATE")
+    if plan.too_early:
+        outcome.ok = False
+        outcome.problems.append(
+            f"landing dates before PINTEREST_START_DATE={start} are not partitions and were not "
+            f"cleaned: {', '.join(plan.too_early)} (set PINTEREST_START_DATE={plan.too_early[0]})"
+        )
+    if plan.too_late:
+        outcome.ok = False
+        outcome.problems.append(f"dates in the future are not partitions: {', '.join(plan.too_late)}")
+    if dates is None and not requested:
+        outcome.ok = False
+        outcome.problems.append(
+            f"nothing has landed in {settings.resolve_uri(settings.landing_uri())} "
+            f"for topic prefix {settings.topic_prefix()!r}; run `pinterest-pipeline emulate` first"
+        )
+        return outcome
+    if dates is not None and len(plan.dates) == 1:
+        _execute("nightly", plan.dates[0], outcome, out)
+        return outcome
+    cleaned = RunOutcome()
+    for dt in plan.dates:
+        _execute("clean", dt, cleaned, out)
+    outcome.run_ids += cleaned.run_ids
+    if not cleaned.ok:
+        outcome.ok = False
+        outcome.problems += cleaned.problems + ["insights not rebuilt: a clean run failed"]
+    elif plan.dates:
+        _execute("insights", None, outcome, out)
+    return outcome

@@ -1,0 +1,158 @@
+"""The two stages of a run, as plain functions over a SparkSession.
+
+``clean`` and ``insights`` are what a Dagster asset computes locally and what
+the Databricks entrypoint computes on a cluster: both call these functions, so
+the tables, the metadata and the check results are the same on every engine.
+Nothing here imports Dagster; results are plain dicts (JSON-able) that the
+caller turns into Dagster metadata or Pipes messages.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+
+from pinterest_pipeline import contract
+from pinterest_pipeline.transforms import clean as clean_rules
+from pinterest_pipeline.transforms import insights as insight_sql
+from pinterest_pipeline.transforms import io
+from pinterest_pipeline.transforms.validation import (
+    CheckOutcome,
+    run_clean_checks,
+    run_insight_check,
+)
+
+PREVIEW_ROWS = 10
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where a run reads and writes (URIs already resolved)."""
+
+    landing_uri: str
+    warehouse_uri: str
+    topic_prefix: str = contract.DEFAULT_TOPIC_PREFIX
+    table_format: str = "parquet"  # "delta" on Databricks
+
+
+@dataclass
+class StageResult:
+    """One asset's outcome: materialization metadata and its check outcomes."""
+
+    asset_key: tuple[str, ...]
+    metadata: dict[str, Any]
+    checks: list[CheckOutcome] = field(default_factory=list)
+    partition: str | None = None
+
+
+def markdown_table(rows: list[dict[str, Any]], columns: Iterable[str]) -> str:
+    """Rows as a GitHub-flavoured markdown table (the UI's metadata preview)."""
+    cols = list(columns)
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")[:80]
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def preview(df: DataFrame, n: int = PREVIEW_ROWS) -> str:
+    return markdown_table([r.asDict() for r in df.limit(n).collect()], df.columns)
+
+
+def read_partition(spark: SparkSession, table: str, dt: str, fmt: str) -> DataFrame:
+    """One written partition of a table, without its ``dt`` column."""
+    df = io.read_table(spark, table, fmt)
+    if df is None:
+        raise MissingInput(f"{table} was not written")
+    col = contract.PARTITION_COLUMN
+    return df.where(df[col] == dt).drop(col)
+
+
+def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> StageResult:
+    """Clean one landing date of one record kind, write clean + quarantine, run checks."""
+    started = time.monotonic()
+    topic = contract.topic_name(kind, loc.topic_prefix)
+    raw = io.read_landing(spark, loc.landing_uri, topic, dt)
+    result = clean_rules.clean(kind, raw, dt)
+    clean_table = contract.clean_path(loc.warehouse_uri, kind)
+    quarantine_table = contract.quarantine_path(loc.warehouse_uri, kind)
+    io.write_partition(result.clean, clean_table, dt, loc.table_format)
+    io.write_partition(
+        result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
+    )
+    written = read_partition(spark, clean_table, dt, loc.table_format)
+    checks = run_clean_checks(kind, written)
+    stats = result.stats
+    metadata: dict[str, Any] = {
+        "topic": topic,
+        "dt": dt,
+        "rows_in": stats["rows_in"],
+        "rows_out": stats["rows_out"],
+        "quarantined": stats["quarantined"],
+        "duplicates_collapsed": stats["duplicates_collapsed"],
+        "conflicts": stats["conflicts"],
+        "table": f"{clean_table}/dt={dt}",
+        "quarantine_table": f"{quarantine_table}/dt={dt}",
+        "seconds": round(time.monotonic() - started, 2),
+        "preview": preview(written),
+    }
+    if stats["quarantined"]:
+        quarantined = read_partition(spark, quarantine_table, dt, loc.table_format)
+        metadata["quarantine_reasons"] = {
+            r["reason"]: r["count"]
+            for r in quarantined.groupBy("reason").count().orderBy("reason").collect()
+        }
+    return StageResult(("clean", kind), metadata, checks, partition=dt)
+
+
+def read_clean_tables(spark: SparkSession, loc: Locations) -> dict[str, DataFrame]:
+    """All partitions of the three clean tables; raises if one was never built."""
+    tables = {}
+    for kind in contract.KINDS:
+        df = io.read_table(spark, contract.clean_path(loc.warehouse_uri, kind), loc.table_format)
+        if df is None:
+            raise MissingInput(
+                f"clean/{kind} has no partitions in {loc.warehouse_uri}; "
+                "materialize the clean tables first (pinterest-pipeline run --all)"
+            )
+        tables[kind] = df
+    return tables
+
+
+class MissingInput(RuntimeError):
+    """An upstream table does not exist yet."""
+
+
+def build_insights(
+    spark: SparkSession, names: Iterable[str], loc: Locations
+) -> list[StageResult]:
+    """Compute the selected insight tables over all clean partitions, write, check."""
+    tables = read_clean_tables(spark, loc)
+    insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
+    results = []
+    for name in names:
+        started = time.monotonic()
+        path = contract.insight_path(loc.warehouse_uri, name)
+        io.write_table(insight_sql.compute(spark, name), path, loc.table_format)
+        written = io.read_table(spark, path, loc.table_format)
+        rows = written.collect()
+        metadata = {
+            "rows": len(rows),
+            "table": path,
+            "seconds": round(time.monotonic() - started, 2),
+            "preview": markdown_table([r.asDict() for r in rows[:50]], written.columns),
+        }
+        check = run_insight_check(name, written)
+        results.append(StageResult(("insights", name), metadata, [check]))
+    return results
+
+
+def read_insight_rows(spark: SparkSession, name: str, loc: Locations) -> list[dict[str, Any]] | None:
+    df = io.read_table(spark, contract.insight_path(loc.warehouse_uri, name), loc.table_format)
+    return None if df is None else [r.asDict() for r in df.collect()]
