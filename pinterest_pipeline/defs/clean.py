@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pinterest_pipeline import contract, stages
-from pinterest_pipeline.defs.metadata import selected_checks, to_metadata
+from pinterest_pipeline import contract
 from pinterest_pipeline.defs.partitions import daily
 from pinterest_pipeline.defs.raw import RAW_KEYS
-from pinterest_pipeline.defs.resources import PipelineConfig, SparkResource
+from pinterest_pipeline.defs.resources import ComputeResource
 from pinterest_pipeline.transforms.validation import CLEAN_CHECKS
 
 CLEAN_KEYS = {kind: dg.AssetKey(["clean", kind]) for kind in contract.KINDS}
@@ -58,12 +57,5 @@ def selected_kinds(context: dg.AssetExecutionContext) -> list[str]:
     partitions_def=daily,
     can_subset=True,
 )
-def clean_tables(context: dg.AssetExecutionContext, spark: SparkResource, pipeline: PipelineConfig):
-    loc = pipeline.locations()
-    session = spark.session()
-    dt = context.partition_key
-    for kind in selected_kinds(context):
-        context.log.info(f"cleaning {kind} for dt={dt}")
-        result = stages.clean_partition(session, kind, dt, loc)
-        yield dg.MaterializeResult(asset_key=CLEAN_KEYS[kind], metadata=to_metadata(result.metadata))
-        yield from selected_checks(context, CLEAN_KEYS[kind], result.checks)
+def clean_tables(context: dg.AssetExecutionContext, compute: dg.ResourceParam[ComputeResource]):
+    yield from compute.clean(context, selected_kinds(context), context.partition_key)

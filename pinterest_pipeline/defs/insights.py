@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pinterest_pipeline import contract, stages
+from pinterest_pipeline import contract
 from pinterest_pipeline.defs.clean import CLEAN_KEYS
-from pinterest_pipeline.defs.metadata import selected_checks, to_metadata
-from pinterest_pipeline.defs.resources import PipelineConfig, SparkResource
+from pinterest_pipeline.defs.resources import ComputeResource
 from pinterest_pipeline.transforms.validation import INSIGHT_CHECK
 
 INSIGHT_KEYS = {name: dg.AssetKey(["insights", name]) for name in contract.INSIGHTS}
@@ -51,10 +50,6 @@ insight_check_specs = [
 @dg.multi_asset(
     name="insight_tables", specs=insight_specs, check_specs=insight_check_specs, can_subset=True
 )
-def insight_tables(context: dg.AssetExecutionContext, spark: SparkResource, pipeline: PipelineConfig):
+def insight_tables(context: dg.AssetExecutionContext, compute: dg.ResourceParam[ComputeResource]):
     names = [n for n in contract.INSIGHTS if INSIGHT_KEYS[n] in context.selected_asset_keys]
-    context.log.info(f"computing {len(names)} insight tables: {', '.join(names)}")
-    for result in stages.build_insights(spark.session(), names, pipeline.locations()):
-        key = dg.AssetKey(list(result.asset_key))
-        yield dg.MaterializeResult(asset_key=key, metadata=to_metadata(result.metadata))
-        yield from selected_checks(context, key, result.checks)
+    yield from compute.insights(context, names)

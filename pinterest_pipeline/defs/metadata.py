@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from pinterest_pipeline.stages import StageResult
 from pinterest_pipeline.transforms.validation import CheckOutcome
 
 MARKDOWN_KEYS = {"preview"}
@@ -42,3 +43,10 @@ def selected_checks(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, o
     for outcome in outcomes:
         if dg.AssetCheckKey(asset_key, outcome.name) in context.selected_asset_check_keys:
             yield check_result(asset_key, outcome)
+
+
+def stage_events(context: dg.AssetExecutionContext, result: StageResult):
+    """A stage result as a materialization followed by its selected check results."""
+    key = dg.AssetKey(list(result.asset_key))
+    yield dg.MaterializeResult(asset_key=key, metadata=to_metadata(result.metadata))
+    yield from selected_checks(context, key, result.checks)

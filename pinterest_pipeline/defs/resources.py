@@ -9,12 +9,27 @@ shows where each value came from.
 
 from __future__ import annotations
 
+from typing import Iterator, Protocol, Sequence
+
 import dagster as dg
 from pyspark.sql import SparkSession
 
-from pinterest_pipeline import settings
+from pinterest_pipeline import settings, stages
+from pinterest_pipeline.defs.metadata import stage_events
 from pinterest_pipeline.spark import get_session
 from pinterest_pipeline.stages import Locations
+
+StageEvent = dg.MaterializeResult | dg.AssetCheckResult
+
+
+class ComputeResource(Protocol):
+    """Where a stage runs; the assets only ever talk to this (resource key ``compute``)."""
+
+    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
+        """Clean ``kinds`` for landing date ``dt``; yield materializations and check results."""
+
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
+        """Build the named insight tables; yield materializations and check results."""
 
 
 class SparkResource(dg.ConfigurableResource):
@@ -44,6 +59,24 @@ class PipelineConfig(dg.ConfigurableResource):
         )
 
 
+class LocalCompute(dg.ConfigurableResource):
+    """Runs a stage in this process on the shared SparkSession (local or Spark Connect)."""
+
+    spark: SparkResource
+    pipeline: PipelineConfig
+
+    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
+        session, loc = self.spark.session(), self.pipeline.locations()
+        for kind in kinds:
+            context.log.info(f"cleaning {kind} for dt={dt}")
+            yield from stage_events(context, stages.clean_partition(session, kind, dt, loc))
+
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
+        context.log.info(f"computing {len(names)} insight tables: {', '.join(names)}")
+        for result in stages.build_insights(self.spark.session(), names, self.pipeline.locations()):
+            yield from stage_events(context, result)
+
+
 def pipeline_config() -> PipelineConfig:
     return PipelineConfig(
         landing_uri=dg.EnvVar("PINTEREST_LANDING_URI"),
@@ -53,12 +86,10 @@ def pipeline_config() -> PipelineConfig:
 
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
-    return {
-        "spark": SparkResource(
-            master=dg.EnvVar("PINTEREST_SPARK_MASTER"), remote=dg.EnvVar("PINTEREST_SPARK_REMOTE")
-        ),
-        "pipeline": pipeline_config(),
-    }
+    spark = SparkResource(
+        master=dg.EnvVar("PINTEREST_SPARK_MASTER"), remote=dg.EnvVar("PINTEREST_SPARK_REMOTE")
+    )
+    return {"compute": LocalCompute(spark=spark, pipeline=pipeline_config())}
 
 
 def build_resources(deployment: str | None = None) -> dict[str, dg.ConfigurableResource]:

@@ -1,0 +1,52 @@
+"""The code location loads, and its graph is raw -> clean -> insights with checks."""
+
+import dagster as dg
+
+from pinterest_pipeline import contract
+from pinterest_pipeline.definitions import defs
+
+
+def test_definitions_load_cleanly():
+    dg.Definitions.validate_loadable(defs)
+    for name in ("nightly", "clean", "insights"):
+        assert defs.resolve_job_def(name) is not None
+
+
+def test_asset_graph_raw_clean_insights():
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    expected = {f"{layer}/{kind}" for layer in ("raw", "clean") for kind in contract.KINDS}
+    expected |= {f"insights/{name}" for name in contract.INSIGHTS}
+    assert keys == expected
+    for kind in contract.KINDS:
+        clean = dg.AssetKey(["clean", kind])
+        assert graph.get(clean).parent_keys == {dg.AssetKey(["raw", kind])}
+        assert graph.get(dg.AssetKey(["raw", kind])).is_external
+    parents = graph.get(dg.AssetKey(["insights", "users_joined_by_year"])).parent_keys
+    assert parents == {dg.AssetKey(["clean", "user"])}
+
+
+def test_every_table_has_checks_and_blocking_ones_guard_insights():
+    checks = {(k.asset_key.to_user_string(), k.name) for k in defs.resolve_asset_graph().asset_check_keys}
+    for kind in contract.KINDS:
+        for name in ("schema", "unique_key", "value_rules"):
+            assert (f"clean/{kind}", name) in checks
+    assert ("clean/pin", "known_categories") in checks
+    for name in contract.INSIGHTS:
+        assert (f"insights/{name}", "non_empty_unique_keys") in checks
+    specs = {
+        (spec.asset_key.to_user_string(), spec.name): spec
+        for assets_def in defs.resolve_asset_graph().assets_defs
+        for spec in assets_def.check_specs
+    }
+    assert specs[("clean/pin", "schema")].blocking
+    assert not specs[("clean/pin", "known_categories")].blocking
+
+
+def test_clean_partitions_start_at_configured_date_and_include_today():
+    job = defs.resolve_job_def("nightly")
+    partitions = job.partitions_def
+    keys = partitions.get_partition_keys()
+    assert keys[0] == "2024-01-01"
+    today = dg.get_current_datetime().strftime("%Y-%m-%d")
+    assert keys[-1] == today

@@ -1,0 +1,61 @@
+"""The landing sensor records new dt folders / files as raw/* asset events."""
+
+import logging
+
+import dagster as dg
+import pytest
+
+from pinterest_pipeline import contract
+from pinterest_pipeline.defs.raw import landing_sensor
+from pinterest_pipeline.ingest.landing import encode_lines, open_landing
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    monkeypatch.setenv("PINTEREST_LANDING_URI", str(tmp_path / "landing"))
+    monkeypatch.setenv("PINTEREST_TOPIC_PREFIX", "pinterest")
+    return open_landing(str(tmp_path / "landing"))
+
+
+def land(store, kind, dt, offset, n):
+    topic = contract.topic_name(kind)
+    values = [contract.encode_value({contract.RAW_KEY[kind]: offset + i}) for i in range(n)]
+    store.put_once(contract.landing_key(topic, dt, 0, offset), encode_lines(values))
+
+
+def tick(cursor=None):
+    with dg.instance_for_test() as instance:
+        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+        return landing_sensor(context)
+
+
+def test_new_files_become_asset_events_with_metadata(landing):
+    for kind in contract.KINDS:
+        land(landing, kind, "2024-03-01", 0, 3)
+    result = tick()
+    events = {(e.asset_key.to_user_string(), e.partition): e for e in result.asset_events}
+    assert set(events) == {(f"raw/{k}", "2024-03-01") for k in contract.KINDS}
+    meta = events[("raw/pin", "2024-03-01")].metadata
+    assert meta["files"].value == 1 and meta["records"].value == 3 and meta["bytes"].value > 0
+
+    again = tick(result.cursor)
+    assert again.asset_events == []
+
+    land(landing, "pin", "2024-03-01", 3, 2)
+    land(landing, "geo", "2024-03-02", 3, 1)
+    third = tick(again.cursor)
+    found = {(e.asset_key.to_user_string(), e.partition): e for e in third.asset_events}
+    assert set(found) == {("raw/pin", "2024-03-01"), ("raw/geo", "2024-03-02")}
+    assert found[("raw/pin", "2024-03-01")].metadata["records"].value == 5
+
+
+def test_dates_before_start_are_reported_not_recorded(landing, caplog):
+    land(landing, "pin", "2023-12-31", 0, 1)
+    with caplog.at_level(logging.WARNING):
+        result = tick()
+    assert result.asset_events == []
+    assert "2023-12-31" in caplog.text and "PINTEREST_START_DATE" in caplog.text
+
+
+def test_empty_landing_is_quiet(landing):
+    assert tick().asset_events == []
