@@ -56,6 +56,16 @@ class LandingStore:
         """Every landed ``.json`` file under ``prefix``, sorted by key."""
         raise NotImplementedError
 
+    # Bookkeeping objects (e.g. the sink's ``_sink/state.json``) live outside
+    # ``topics/``: they are mutable, never listed by :meth:`list` and never data.
+    def put_state(self, key: str, data: bytes) -> None:
+        """Atomically create or replace the bookkeeping object ``key`` (not under topics/)."""
+        raise NotImplementedError
+
+    def get_state(self, key: str) -> bytes | None:
+        """The bookkeeping object ``key``, or None if absent."""
+        raise NotImplementedError
+
     def path_for(self, key: str) -> str:
         """A path Spark (or a person) can open for ``key``."""
         return f"{self.uri}/{key}"
@@ -108,6 +118,30 @@ class LocalLanding(LandingStore):
 
     def exists(self, key: str) -> bool:
         return os.path.exists(self._path(key))
+
+    def put_state(self, key: str, data: bytes) -> None:
+        _check_state_key(key)
+        path = self._path(key)
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def get_state(self, key: str) -> bytes | None:
+        _check_state_key(key)
+        try:
+            with open(self._path(key), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
 
     def list(self, prefix: str = "topics/") -> Iterator[LandedFile]:
         base = self._path(prefix.rstrip("/"))
@@ -163,6 +197,14 @@ class S3Landing(LandingStore):
     def exists(self, key: str) -> bool:
         return self._get(key) is not None
 
+    def put_state(self, key: str, data: bytes) -> None:
+        _check_state_key(key)
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
+
+    def get_state(self, key: str) -> bytes | None:
+        _check_state_key(key)
+        return self._get(key)
+
     def list(self, prefix: str = "topics/") -> Iterator[LandedFile]:
         paginator = self.client.get_paginator("list_objects_v2")
         strip = len(self.prefix) + 1 if self.prefix else 0
@@ -174,6 +216,11 @@ class S3Landing(LandingStore):
                         LandedFile(obj["Key"][strip:], obj["Size"], obj["LastModified"].timestamp())
                     )
         yield from sorted(found, key=lambda f: f.key)
+
+
+def _check_state_key(key: str) -> None:
+    if key.startswith("topics/") or not key or key.startswith("/"):
+        raise ValueError(f"bookkeeping object {key!r} must live outside topics/")
 
 
 def open_landing(uri: str) -> LandingStore:

@@ -1,0 +1,74 @@
+"""The three contract topics, created idempotently through the Kafka admin API.
+
+Partition count: ``PINTEREST_TOPIC_PARTITIONS`` (default 1). One partition per
+topic keeps a post's order and makes the landing one file sequence per topic,
+which is plenty for the local stack (the broker is in memory, ~10^5 msg/s);
+raise it on a real cluster. Replication factor 1 (a single local broker).
+An existing topic is fine (``TOPIC_ALREADY_EXISTS`` is success); its partition
+count is left as it is.
+"""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from pinterest_pipeline import contract, settings
+
+
+def default_partitions() -> int:
+    return int(settings.get("PINTEREST_TOPIC_PARTITIONS"))
+
+
+def ensure_topics(bootstrap: str, prefix: str | None = None, partitions: int | None = None,
+                  timeout: float = 30.0) -> list[str]:
+    """Create ``<prefix>.pin/.geo/.user`` if missing; returns the topic names."""
+    prefix = prefix or settings.topic_prefix()
+    partitions = partitions or default_partitions()
+    names = list(contract.topic_names(prefix).values())
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    deadline = time.monotonic() + timeout
+    while True:
+        futures = admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names],
+            request_timeout=min(10.0, timeout),
+        )
+        retry = False
+        for name, fut in futures.items():
+            try:
+                fut.result(timeout=min(15.0, timeout))
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+                    continue
+                if err.retriable() and time.monotonic() < deadline:
+                    retry = True
+                    continue
+                raise
+        if not retry:
+            break
+        time.sleep(0.2)
+    # Wait until metadata shows them (a broker may answer before it is consistent).
+    while time.monotonic() < deadline:
+        md = admin.list_topics(timeout=5)
+        if all(n in md.topics and md.topics[n].error is None for n in names):
+            return names
+        time.sleep(0.1)
+    raise TimeoutError(f"topics {names} not visible in metadata after {timeout}s")
+
+
+def topic_ids(bootstrap: str, names: list[str], timeout: float = 5.0) -> dict[str, str]:
+    """Kafka topic id (uuid string) of each existing topic; a recreated topic gets a new id."""
+    from confluent_kafka import TopicCollection
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    futures = admin.describe_topics(TopicCollection(names), request_timeout=timeout)
+    out: dict[str, str] = {}
+    for name, fut in futures.items():
+        try:
+            out[name] = str(fut.result(timeout=timeout + 1).topic_id)
+        except KafkaException:
+            pass
+    return out
