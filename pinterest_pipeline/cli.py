@@ -100,6 +100,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return demo.main(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from pinterest_pipeline import bench
+
+    return bench.main(args)
+
+
 def valid_date(text: str) -> str:
     from datetime import datetime
 
@@ -156,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
         stack_p = sub.add_parser("stack", help="local broker, REST proxy and S3 sink: up|down|status")
         stack.add_arguments(stack_p)
         stack_p.set_defaults(func=cmd_stack)
+    from pinterest_pipeline import bench
+
+    bench_p = sub.add_parser("bench", help="benchmarks that print numbers")
+    bench.add_arguments(bench_p)
+    bench_p.set_defaults(func=cmd_bench)
     return parser
 
 
