@@ -1,0 +1,224 @@
+"""Reading the landing zone and writing warehouse tables, atomically.
+
+Pure PySpark (DataFrame API only), so the same code runs on local Spark, through
+Spark Connect and in a Databricks job.
+
+* :func:`read_landing` turns every line of every ``*.json`` landing file of one
+  topic and date into a row ``(raw_line, source_file, line_no)``. Files are read
+  whole (``wholetext``) and split on newlines so that each line keeps its
+  position: a blank line is a line (it is quarantined later), the newline that
+  ends the file is not. ``line_no`` is 1-based, ``source_file`` the file's URI
+  as Spark reports it (``_metadata.file_path``).
+* :func:`write_partition` / :func:`write_table` replace a partition / a whole
+  table. Local paths: Spark writes into a staging folder ``<table>/_staging/<uuid>``
+  (for whole tables ``<parent>/_staging/<name>-<uuid>``), then the old version is
+  renamed away to ``_trash/``, the new one renamed into place and the trash
+  deleted. A failed write never touches the old version. Between the two
+  renames (microseconds) the path is briefly absent; there is no atomic
+  directory exchange in Python. Local paths are used by the driver's ``os``
+  calls, so with Spark Connect the server must share the file system (it does
+  for the embedded stack). ``fmt="delta"`` is the Databricks path
+  (``replaceWhere`` gives atomic partition replacement). Remote parquet paths
+  fall back to Spark's dynamic partition overwrite (not atomic).
+* Spark ignores files and folders starting with ``_`` or ``.``, so staging and
+  trash folders are invisible to readers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from urllib.parse import urlparse
+
+from pyspark.errors import AnalysisException
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from pinterest_pipeline import contract
+
+LANDING_SCHEMA = "raw_line string, source_file string, line_no long"
+STAGING_DIR = "_staging"
+TRASH_DIR = "_trash"
+
+
+# --- paths --------------------------------------------------------------------
+
+
+def is_local(uri: str) -> bool:
+    """True for plain paths and ``file:`` URIs; False for s3://, dbfs:/, abfss://..."""
+    scheme = urlparse(uri).scheme
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+
+
+def local_path(uri: str) -> str:
+    """The OS path of a local URI (``file:///x`` -> ``/x``)."""
+    return urlparse(uri).path if uri.startswith("file:") else uri
+
+
+def _join(base: str, *parts: str) -> str:
+    return "/".join([base.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+# --- landing ------------------------------------------------------------------
+
+
+def _split_lines(text: Column) -> Column:
+    """The lines of a file's text: split on newlines, the final newline ending the last line."""
+    body = F.regexp_replace(text, r"\r?\n\z", "")
+    return F.when(text == "", F.array().cast("array<string>")).otherwise(F.split(body, r"\r?\n"))
+
+
+def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> DataFrame:
+    """Every line of every ``*.json`` file under ``<landing>/topics/<topic>/dt=<dt>/``.
+
+    Columns ``raw_line string, source_file string, line_no long``; an empty
+    DataFrame with that schema when the folder does not exist.
+    """
+    folder = _join(landing_uri, contract.landing_prefix(topic, dt))
+    empty = spark.createDataFrame([], LANDING_SCHEMA)
+    if is_local(folder) and not os.path.isdir(local_path(folder)):
+        return empty
+    try:
+        files = spark.read.option("wholetext", True).option("pathGlobFilter", "*.json").text(folder)
+        files.columns  # forces analysis (lazy under Spark Connect)
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+            return empty
+        raise
+    lines = files.select(
+        F.col("_metadata.file_path").alias("source_file"),
+        F.posexplode(_split_lines(F.col("value"))).alias("pos", "raw_line"),
+    )
+    return lines.select(
+        "raw_line", "source_file", (F.col("pos") + 1).cast("long").alias("line_no")
+    )
+
+
+# --- warehouse tables -----------------------------------------------------------
+
+
+def _swap_into_place(staging: str, target: str, trash_root: str) -> None:
+    """Move ``staging`` to ``target``; an existing ``target`` is moved to trash, then deleted."""
+    os.makedirs(trash_root, exist_ok=True)
+    trash = os.path.join(trash_root, uuid.uuid4().hex)
+    had_old = os.path.exists(target)
+    if had_old:
+        os.rename(target, trash)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if had_old:
+            os.rename(trash, target)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
+    _remove_if_empty(trash_root)
+    _remove_if_empty(os.path.dirname(trash_root))
+
+
+def _remove_if_empty(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _write_local_atomic(df: DataFrame, target: str, staging_root: str, trash_root: str) -> None:
+    staging = os.path.join(staging_root, uuid.uuid4().hex)
+    os.makedirs(staging_root, exist_ok=True)
+    try:
+        df.write.mode("overwrite").parquet(staging)
+        _swap_into_place(staging, target, trash_root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_if_empty(staging_root)
+        _remove_if_empty(os.path.dirname(staging_root))
+
+
+def write_partition(df: DataFrame, table_path: str, dt: str, fmt: str = "parquet") -> None:
+    """Replace partition ``<table_path>/dt=<dt>/`` with ``df`` (which has no ``dt`` column)."""
+    part = contract.PARTITION_COLUMN
+    if fmt == "delta":
+        (
+            df.withColumn(part, F.lit(dt))
+            .write.format("delta")
+            .mode("overwrite")
+            .option("replaceWhere", f"{part} = '{dt}'")
+            .partitionBy(part)
+            .save(table_path)
+        )
+        return
+    if fmt != "parquet":
+        raise ValueError(f"unknown table format {fmt!r}; expected parquet or delta")
+    if not is_local(table_path):
+        (
+            df.withColumn(part, F.lit(dt))
+            .write.mode("overwrite")
+            .option("partitionOverwriteMode", "dynamic")
+            .partitionBy(part)
+            .parquet(table_path)
+        )
+        return
+    root = local_path(table_path)
+    _write_local_atomic(
+        df,
+        os.path.join(root, f"{part}={dt}"),
+        os.path.join(root, STAGING_DIR),
+        os.path.join(root, TRASH_DIR),
+    )
+
+
+def write_table(df: DataFrame, table_path: str, fmt: str = "parquet") -> None:
+    """Replace the whole (unpartitioned) table at ``table_path`` with ``df``."""
+    if fmt == "delta":
+        df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(table_path)
+        return
+    if fmt != "parquet":
+        raise ValueError(f"unknown table format {fmt!r}; expected parquet or delta")
+    if not is_local(table_path):
+        df.write.mode("overwrite").parquet(table_path)
+        return
+    target = os.path.abspath(local_path(table_path))
+    parent, name = os.path.split(target)
+    _write_local_atomic(
+        df, target, os.path.join(parent, STAGING_DIR, name), os.path.join(parent, TRASH_DIR, name)
+    )
+
+
+def read_table(spark: SparkSession, table_path: str, fmt: str = "parquet") -> DataFrame | None:
+    """The table at ``table_path``, or None if there is none.
+
+    For partitioned tables ``dt`` comes from the folder names and is a string.
+    """
+    if is_local(table_path) and not os.path.isdir(local_path(table_path)):
+        return None
+    try:
+        if fmt == "delta":
+            df = spark.read.format("delta").load(table_path)
+        else:
+            df = spark.read.parquet(table_path)
+        columns = df.columns
+    except AnalysisException as exc:
+        text = str(exc)
+        if any(s in text for s in ("PATH_NOT_FOUND", "does not exist", "UNABLE_TO_INFER_SCHEMA",
+                                   "DELTA_MISSING_DELTA_TABLE", "not a Delta table")):
+            return None
+        raise
+    part = contract.PARTITION_COLUMN
+    if part in columns:
+        df = df.withColumn(part, F.date_format(F.col(part), "yyyy-MM-dd")
+                           if dict(df.dtypes)[part] == "date" else F.col(part).cast("string"))
+    return df
+
+
+def list_partitions(table_path: str) -> list[str]:
+    """The ``dt`` values of a local partitioned table, sorted (empty if absent)."""
+    root = local_path(table_path)
+    if not os.path.isdir(root):
+        return []
+    prefix = f"{contract.PARTITION_COLUMN}="
+    return sorted(
+        name[len(prefix):]
+        for name in os.listdir(root)
+        if name.startswith(prefix) and os.path.isdir(os.path.join(root, name))
+    )
