@@ -7,7 +7,8 @@ random *with replacement* (so a row can be sent twice: an exact replay), read
 from the three tables. Differences: the RNG is seeded, the row count comes
 from ``COUNT(*)`` (the smallest of the three tables), and rows are ordered by
 the key column so a row number means the same post in every table and every
-run. Values are converted to the contract's JSON types (datetimes become
+run (the sorted keys are read once; each post is then three ``WHERE key =``
+look-ups; a key that occurs twice in a table yields its first row). Values are converted to the contract's JSON types (datetimes become
 ``YYYY-MM-DD HH:MM:SS``, decimals become numbers).
 """
 
@@ -64,18 +65,19 @@ def _rows(engine, tables, count: int, seed: int) -> Iterator[Post]:
     import sqlalchemy as sa
 
     rng = random.Random(seed)
-    queries = {
-        kind: sa.select(table).order_by(table.c[TABLES[kind][1]]).limit(1).offset(sa.bindparam("row"))
-        for kind, table in tables.items()
-    }
     try:
         with engine.connect() as conn:
+            keys, queries = {}, {}
+            for kind, table in tables.items():
+                column = table.c[TABLES[kind][1]]
+                keys[kind] = conn.execute(sa.select(column).order_by(column).limit(count)).scalars().all()
+                queries[kind] = sa.select(table).where(column == sa.bindparam("key")).limit(1)
             while True:
                 row = rng.randrange(count)
                 records = {}
                 for kind, query in queries.items():
-                    result = conn.execute(query, {"row": row}).mappings().first()
-                    if result is None:  # the table shrank meanwhile
+                    result = conn.execute(query, {"key": keys[kind][row]}).mappings().first()
+                    if result is None:  # the table changed meanwhile
                         raise SourceError(f"sql source: row {row} of {TABLES[kind][0]} disappeared")
                     records[kind] = {k: json_value(v) for k, v in result.items()}
                 yield make_post(records["pin"], records["geo"], records["user"], f"sql row {row}")
