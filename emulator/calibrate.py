@@ -20,7 +20,7 @@ import re
 import statistics
 import sys
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pprint import pformat
 from typing import Any
 
@@ -51,7 +51,7 @@ def quantile_points(values: list[float]) -> list[float]:
 
 
 def epoch(ts: str) -> int:
-    return int(datetime.strptime(ts, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.strptime(ts, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp())
 
 
 def letter_weights(values: list[str]) -> dict[str, int]:

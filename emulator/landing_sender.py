@@ -22,12 +22,17 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime
 
 from pinterest_pipeline import contract, settings
-from pinterest_pipeline.ingest.landing import LandingConflict, LandingStore, encode_lines, open_landing
+from pinterest_pipeline.ingest.landing import (
+    LandingConflict,
+    LandingStore,
+    encode_lines,
+    open_landing,
+)
 
 from .model import Post, SendResult
 
@@ -87,7 +92,7 @@ class LandingSender:
 
     def send(self, posts: Sequence[Post]) -> None:
         now = self.clock()
-        dt = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%d")
+        dt = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
         mono = time.monotonic()
         for kind in contract.KINDS:  # close files that are due before adding to them
             f = self.open[kind]
@@ -135,7 +140,7 @@ class LandingSender:
             return
         try:  # keep offsets contiguous with what is really there
             self.next_offset[kind] = max(self.next_offset[kind], landed_frontier(self.store, topic))
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001, S110 - the failure is already reported per post
             pass
         for seq in f.posts:
             if seq not in self.failed:

@@ -6,7 +6,8 @@ the contract's field order (``contract.RAW_FIELDS``) and JSON types.
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..model import Post
 from .base import SourceError

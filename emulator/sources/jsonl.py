@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterator
+from collections.abc import Iterator
+from contextlib import ExitStack
 
 from pinterest_pipeline.contract import KINDS
 
@@ -37,8 +38,8 @@ def jsonl_source(folder: str) -> Iterator[Post]:
 
 
 def _read(paths: dict[str, str]) -> Iterator[Post]:
-    files = {kind: open(path, encoding="utf-8") for kind, path in paths.items()}
-    try:
+    with ExitStack() as stack:
+        files = {kind: stack.enter_context(open(path, encoding="utf-8")) for kind, path in paths.items()}
         lineno = 0
         while True:
             lines = {kind: fh.readline() for kind, fh in files.items()}
@@ -60,6 +61,3 @@ def _read(paths: dict[str, str]) -> Iterator[Post]:
                     raise SourceError(f"{paths[kind]}:{lineno}: not a JSON object")
                 records[kind] = value
             yield make_post(records["pin"], records["geo"], records["user"], f"jsonl line {lineno}")
-    finally:
-        for fh in files.values():
-            fh.close()

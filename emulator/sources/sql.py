@@ -15,7 +15,7 @@ look-ups; a key that occurs twice in a table yields its first row). Values are c
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model import Post
 from .base import SourceError, json_value, make_post
@@ -34,7 +34,7 @@ def sql_source(url: str, seed: int = 42) -> Iterator[Post]:
 
     try:
         engine = sa.create_engine(url)
-    except Exception as exc:  # ArgumentError, NoSuchModuleError, ImportError of a driver
+    except Exception as exc:  # noqa: BLE001 - ArgumentError, NoSuchModuleError, ImportError of a driver
         raise SourceError(f"sql source: bad database URL {url!r}: {exc}") from None
     try:
         meta = sa.MetaData()

@@ -29,9 +29,10 @@ import random
 import uuid
 from bisect import bisect
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from itertools import accumulate
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from faker import Faker
 from faker.providers.address.en_US import Provider as AddressProvider
@@ -82,7 +83,7 @@ POOL_SIZE = 2000
 class Weighted:
     """Fast weighted choice with precomputed cumulative weights."""
 
-    __slots__ = ("items", "cum", "total")
+    __slots__ = ("cum", "items", "total")
 
     def __init__(self, items: Sequence[Any], weights: Sequence[float]):
         pairs = [(i, w) for i, w in zip(items, weights) if w > 0]
@@ -91,7 +92,7 @@ class Weighted:
         self.total = self.cum[-1]
 
     @classmethod
-    def of(cls, mapping: dict[Any, float]) -> "Weighted":
+    def of(cls, mapping: dict[Any, float]) -> Weighted:
         return cls(list(mapping), list(mapping.values()))
 
     def pick(self, rng: random.Random) -> Any:
@@ -116,7 +117,7 @@ def letter_weighted(names: dict[str, float] | Sequence[str], letter_weights: dic
 
 
 def _stamp(epoch: float, fmt: str = TIMESTAMP_FORMATS[0]) -> str:
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime(fmt)
+    return datetime.fromtimestamp(int(epoch), UTC).strftime(fmt)
 
 
 class SyntheticSource:
@@ -196,7 +197,7 @@ class SyntheticSource:
         return cut.rstrip(" ,;")
 
     def _image(self, rng: random.Random, urls: Weighted) -> str:
-        h = "%032x" % rng.getrandbits(128)
+        h = f"{rng.getrandbits(128):032x}"
         return urls.pick(rng).replace("<h2>/<h2>/<h2>/<md5>", f"{h[:2]}/{h[2:4]}/{h[4:6]}/{h}")
 
     def _pin(self, rng: random.Random, key: int, poster: str, followers: str) -> dict[str, Any]:

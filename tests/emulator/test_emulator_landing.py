@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -23,7 +23,7 @@ def posts(n, seed=1, start_key=1):
 
 
 def today() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def keys_of(root, kind):
@@ -65,8 +65,8 @@ def test_second_run_continues_offsets_and_everything_reads_back(tmp_path):
 
 
 def test_dt_change_closes_the_file_and_offsets_continue(tmp_path):
-    times = iter([datetime(2024, 3, 1, 23, 59, 59, tzinfo=timezone.utc).timestamp(),
-                  datetime(2024, 3, 2, 0, 0, 1, tzinfo=timezone.utc).timestamp()])
+    times = iter([datetime(2024, 3, 1, 23, 59, 59, tzinfo=UTC).timestamp(),
+                  datetime(2024, 3, 2, 0, 0, 1, tzinfo=UTC).timestamp()])
     sender = LandingSender(str(tmp_path), PREFIX, flush_size=100, clock=lambda: next(times))
     sent = posts(6)
     sender.send(sent[:4])

@@ -19,8 +19,7 @@ def write_jsonl(folder, posts: list[Post]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for kind in contract.KINDS:
         with open(folder / f"{kind}.jsonl", "w", encoding="utf-8") as fh:
-            for p in posts:
-                fh.write(json.dumps(p.records()[kind], ensure_ascii=False) + "\n")
+            fh.writelines(json.dumps(p.records()[kind], ensure_ascii=False) + "\n" for p in posts)
 
 
 def synthetic(n: int, seed: int = 1) -> list[Post]:
