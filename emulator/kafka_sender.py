@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Sequence
+from typing import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
