@@ -320,5 +320,6 @@ def test_rendered_cluster_wheel_env_and_connection(rendered):
             "PINTEREST_LANDING_URI": PIPELINE_VARIABLE["landing_uri"],
             "PINTEREST_WAREHOUSE_URI": PIPELINE_VARIABLE["warehouse_uri"],
             "PINTEREST_TOPIC_PREFIX": PIPELINE_VARIABLE["topic_prefix"],
+            "PINTEREST_TABLE_FORMAT": "delta",
         }
         assert "existing_cluster_id" not in task

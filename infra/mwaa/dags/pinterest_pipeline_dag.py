@@ -37,6 +37,7 @@ STAGES = ("clean", "insights")
 CONFIG_VARIABLE = "pinterest_pipeline"
 DEFAULT_CONN_ID = "databricks_default"
 DEFAULT_TOPIC_PREFIX = "pinterest"
+DEFAULT_TABLE_FORMAT = "delta"  # as the Dagster prod path (DatabricksCompute) writes
 #: Keys the Variable must define; there is no safe default for where data lives.
 REQUIRED_KEYS = ("wheel", "landing_uri", "warehouse_uri")
 #: A small job cluster (Spark 4, as the package needs); override with `new_cluster`.
@@ -77,6 +78,7 @@ def pipeline_config(cfg: Any) -> dict[str, Any]:
     return {
         "databricks_conn_id": DEFAULT_CONN_ID,
         "topic_prefix": DEFAULT_TOPIC_PREFIX,
+        "table_format": DEFAULT_TABLE_FORMAT,
         "new_cluster": DEFAULT_NEW_CLUSTER,
         **cfg,
     }
@@ -90,6 +92,7 @@ def pipeline_env(cfg: Any) -> dict[str, str]:
         "PINTEREST_LANDING_URI": str(cfg["landing_uri"]),
         "PINTEREST_WAREHOUSE_URI": str(cfg["warehouse_uri"]),
         "PINTEREST_TOPIC_PREFIX": str(cfg["topic_prefix"]),
+        "PINTEREST_TABLE_FORMAT": str(cfg["table_format"]),
     }
 
 
