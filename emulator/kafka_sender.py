@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -24,19 +24,26 @@ from pinterest_pipeline import contract
 
 
 class KafkaSender:
-    def __init__(self, bootstrap: str, topic_prefix: str, flush_timeout: float = 60.0,
-                 delivery_timeout_ms: int = 30_000):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic_prefix: str,
+        flush_timeout: float = 60.0,
+        delivery_timeout_ms: int = 30_000,
+    ):
         self.topics = contract.topic_names(topic_prefix)
         self.flush_timeout = flush_timeout
-        self.producer = Producer({
-            "bootstrap.servers": bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 20,
-            "message.timeout.ms": delivery_timeout_ms,
-            "queue.buffering.max.messages": 500_000,
-            "log_level": 3,
-        })
+        self.producer = Producer(
+            {
+                "bootstrap.servers": bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+                "message.timeout.ms": delivery_timeout_ms,
+                "queue.buffering.max.messages": 500_000,
+                "log_level": 3,
+            }
+        )
         self.result = SendResult()
         self._seq = itertools.count()
         self._open: dict[int, list] = {}  # seq -> [post key, records left, reasons]
@@ -58,6 +65,7 @@ class KafkaSender:
                     self.result.failures.append(f"post {state[0]}: " + "; ".join(state[2]))
                 else:
                     self.result.delivered_posts += 1
+
         return on_delivery
 
     def send(self, posts: Sequence[Post]) -> None:
@@ -71,7 +79,9 @@ class KafkaSender:
                 deadline = time.monotonic() + self.flush_timeout
                 while True:
                     try:
-                        self.producer.produce(self.topics[kind], value=value, key=key, on_delivery=cb)
+                        self.producer.produce(
+                            self.topics[kind], value=value, key=key, on_delivery=cb
+                        )
                         break
                     except BufferError:  # local queue full: serve callbacks, then retry
                         if time.monotonic() > deadline:
@@ -91,6 +101,8 @@ class KafkaSender:
         for seq, (key, _left, reasons) in list(self._open.items()):
             del self._open[seq]
             self.result.failed_posts += 1
-            self.result.failures.append(f"post {key}: undelivered at close" +
-                                        (f" ({'; '.join(reasons)})" if reasons else ""))
+            self.result.failures.append(
+                f"post {key}: undelivered at close"
+                + (f" ({'; '.join(reasons)})" if reasons else "")
+            )
         return self.result

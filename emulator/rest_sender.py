@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import httpx
 
@@ -29,21 +29,30 @@ BACKOFF_MAX_S = 5.0
 
 
 class RestSender:
-    def __init__(self, url: str, topic_prefix: str, batch_posts: int = 100, max_retries: int = 8,
-                 timeout: float = 10.0):
+    def __init__(
+        self,
+        url: str,
+        topic_prefix: str,
+        batch_posts: int = 100,
+        max_retries: int = 8,
+        timeout: float = 10.0,
+    ):
         self.url = url.rstrip("/")
         self.topics = contract.topic_names(topic_prefix)
         self.batch_posts = max(1, batch_posts)
         self.max_retries = max_retries
-        self.client = httpx.Client(base_url=self.url, timeout=timeout,
-                                   headers={"Content-Type": CONTENT_TYPE, "Accept": ACCEPT})
+        self.client = httpx.Client(
+            base_url=self.url,
+            timeout=timeout,
+            headers={"Content-Type": CONTENT_TYPE, "Accept": ACCEPT},
+        )
         self.buffer: list[Post] = []
         self.result = SendResult()
 
     def send(self, posts: Sequence[Post]) -> None:
         self.buffer.extend(posts)
         while len(self.buffer) >= self.batch_posts:
-            batch, self.buffer = self.buffer[: self.batch_posts], self.buffer[self.batch_posts:]
+            batch, self.buffer = self.buffer[: self.batch_posts], self.buffer[self.batch_posts :]
             self._send_batch(batch)
 
     def close(self) -> SendResult:
@@ -75,8 +84,11 @@ class RestSender:
         failed: dict[int, str] = {}
         attempt = 0
         while pending:
-            body = json.dumps({"records": [{"value": values[i]} for i in pending]},
-                              ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            body = json.dumps(
+                {"records": [{"value": values[i]} for i in pending]},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode("utf-8")
             retry: list[int] = []
             reason = ""
             try:

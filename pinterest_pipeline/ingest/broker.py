@@ -84,9 +84,12 @@ def broker_command(port: int) -> list[str]:
     return [
         tansu_binary(),
         "broker",
-        "--listener-url", url,
-        "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
     ]
 
 
@@ -96,8 +99,11 @@ def port_in_use(port: int, host: str = HOST) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_for_kafka(bootstrap: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_kafka(
+    bootstrap: str, timeout: float = 30.0, proc: subprocess.Popen | None = None
+) -> None:
     """Return once a metadata request to ``bootstrap`` succeeds; BrokerError after ``timeout``."""
+    from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
 
     deadline = time.monotonic() + timeout
@@ -109,22 +115,27 @@ def wait_for_kafka(bootstrap: str, timeout: float = 30.0, proc: subprocess.Popen
         try:
             admin.list_topics(timeout=min(2.0, max(0.1, deadline - time.monotonic())))
             return
-        except Exception as exc:  # KafkaException: transport / timeout
+        except KafkaException as exc:  # transport / timeout
             last = exc
             time.sleep(0.1)
     raise BrokerError(f"Kafka at {bootstrap} did not answer within {timeout:.0f}s: {last}")
 
 
-def start_broker(port: int | None = None, log_path: str | None = None, timeout: float = 30.0) -> subprocess.Popen:
+def start_broker(
+    port: int | None = None, log_path: str | None = None, timeout: float = 30.0
+) -> subprocess.Popen:
     """Start tansu on 127.0.0.1:``port`` (memory storage) and wait until it answers."""
     port = port or broker_port()
     if port_in_use(port):
-        raise BrokerError(f"port {HOST}:{port} is already taken by another process; "
-                          "set PINTEREST_BROKER_PORT to a free port")
-    out = open(log_path, "ab") if log_path else subprocess.DEVNULL
+        raise BrokerError(
+            f"port {HOST}:{port} is already taken by another process; "
+            "set PINTEREST_BROKER_PORT to a free port"
+        )
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 (closed below)
     try:
-        proc = subprocess.Popen(broker_command(port), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            broker_command(port), stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
     finally:
         if log_path:
             out.close()

@@ -63,7 +63,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pinterest_pipeline import contract, settings
@@ -95,16 +95,18 @@ class KafkaGateway:
         self.partitions: dict[str, int] = {}
 
     def _new_producer(self) -> Producer:
-        return Producer({
-            "bootstrap.servers": self.bootstrap,
-            "enable.idempotence": True,
-            "acks": "all",
-            "linger.ms": 5,
-            "message.timeout.ms": self.delivery_timeout_ms,
-            "queue.buffering.max.messages": 1_000_000,
-            "error_cb": self._error_cb,
-            "log_level": 3,
-        })
+        return Producer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 5,
+                "message.timeout.ms": self.delivery_timeout_ms,
+                "queue.buffering.max.messages": 1_000_000,
+                "error_cb": self._error_cb,
+                "log_level": 3,
+            }
+        )
 
     def _error_cb(self, err: KafkaError) -> None:
         if err.fatal():
@@ -163,6 +165,7 @@ class KafkaGateway:
         def make_cb(i: int):
             def cb(err, msg):
                 loop.call_soon_threadsafe(resolve, i, err, msg.partition(), msg.offset())
+
             return cb
 
         deadline = time.monotonic() + self.delivery_timeout_ms / 1000.0
@@ -176,7 +179,9 @@ class KafkaGateway:
                     break
                 except BufferError:
                     if time.monotonic() > deadline:
-                        resolve(i, KafkaError(KafkaError._QUEUE_FULL, "producer queue full"), -1, -1)
+                        resolve(
+                            i, KafkaError(KafkaError._QUEUE_FULL, "producer queue full"), -1, -1
+                        )
                         break
                     await asyncio.sleep(0.01)
                 except KafkaException as exc:
@@ -187,8 +192,12 @@ class KafkaGateway:
 
 def _retriable(err: KafkaError) -> bool:
     return err.retriable() or err.code() in (
-        KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._QUEUE_FULL,
-        KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT, KafkaError._TRANSPORT,
+        KafkaError._MSG_TIMED_OUT,
+        KafkaError._TIMED_OUT,
+        KafkaError._QUEUE_FULL,
+        KafkaError._PURGE_QUEUE,
+        KafkaError._PURGE_INFLIGHT,
+        KafkaError._TRANSPORT,
         KafkaError._ALL_BROKERS_DOWN,
     )
 
@@ -211,16 +220,27 @@ def _parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]] 
         if extra:
             return error(422, 422, f"records[{i}]: unrecognized field(s) {sorted(extra)}")
         partition = rec.get("partition")
-        if partition is not None and (not isinstance(partition, int) or isinstance(partition, bool)):
+        if partition is not None and (
+            not isinstance(partition, int) or isinstance(partition, bool)
+        ):
             return error(422, 422, f"records[{i}]: 'partition' must be an integer")
         key = rec.get("key")
-        out.append((None if key is None else contract.encode_value(key),
-                    contract.encode_value(rec["value"]), partition))
+        out.append(
+            (
+                None if key is None else contract.encode_value(key),
+                contract.encode_value(rec["value"]),
+                partition,
+            )
+        )
     return out
 
 
-def create_app(bootstrap: str, prefix: str | None = None, max_body: int | None = None,
-               delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS) -> FastAPI:
+def create_app(
+    bootstrap: str,
+    prefix: str | None = None,
+    max_body: int | None = None,
+    delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
+) -> FastAPI:
     prefix = prefix or settings.topic_prefix()
     max_body = max_body or int(settings.get("PINTEREST_PROXY_MAX_BODY"))
     topics = list(contract.topic_names(prefix).values())
@@ -234,8 +254,13 @@ def create_app(bootstrap: str, prefix: str | None = None, max_body: int | None =
         finally:
             await asyncio.get_running_loop().run_in_executor(None, state["kafka"].close)
 
-    app = FastAPI(title="pinterest REST proxy (Confluent v2 produce subset)", docs_url=None,
-                  redoc_url=None, openapi_url=None, lifespan=lifespan)
+    app = FastAPI(
+        title="pinterest REST proxy (Confluent v2 produce subset)",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException):
@@ -252,7 +277,9 @@ def create_app(bootstrap: str, prefix: str | None = None, max_body: int | None =
 
     @app.get("/healthz")
     async def healthz():
-        return JSONResponse({"status": "ok", "bootstrap": bootstrap, "topics": topics}, media_type=V2)
+        return JSONResponse(
+            {"status": "ok", "bootstrap": bootstrap, "topics": topics}, media_type=V2
+        )
 
     @app.get("/topics")
     async def list_topics():
@@ -262,9 +289,19 @@ def create_app(bootstrap: str, prefix: str | None = None, max_body: int | None =
     async def get_topic(topic: str):
         if topic not in topics:
             return error(404, 40401, f"Topic {topic} not found.")
-        n = await asyncio.get_running_loop().run_in_executor(None, state["kafka"].partition_count, topic)
-        return JSONResponse({"name": topic, "configs": {}, "partitions": [
-            {"partition": p, "leader": 0, "replicas": []} for p in range(n or 0)]}, media_type=V2)
+        n = await asyncio.get_running_loop().run_in_executor(
+            None, state["kafka"].partition_count, topic
+        )
+        return JSONResponse(
+            {
+                "name": topic,
+                "configs": {},
+                "partitions": [
+                    {"partition": p, "leader": 0, "replicas": []} for p in range(n or 0)
+                ],
+            },
+            media_type=V2,
+        )
 
     @app.post("/topics/{topic}")
     async def produce(topic: str, request: Request):
@@ -293,21 +330,30 @@ def create_app(bootstrap: str, prefix: str | None = None, max_body: int | None =
                 return error(404, 40402, f"Partition {bad[0]} of topic {topic} not found.")
         try:
             results = await kafka.produce(topic, parsed)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return error(500, 50003, "Timed out waiting for Kafka to acknowledge the records")
         errors = [r[2] for r in results if r[2] is not None]
         if errors and len(errors) == len(results):
             retriable = any(_retriable(e) for e in errors)
-            return error(500, 50003 if retriable else 50002,
-                         f"{'Retriable ' if retriable else ''}Kafka error: {errors[0].str()}")
+            return error(
+                500,
+                50003 if retriable else 50002,
+                f"{'Retriable ' if retriable else ''}Kafka error: {errors[0].str()}",
+            )
         offsets = [
-            {"partition": p, "offset": o, "error_code": None, "error": None} if e is None else
-            {"partition": None, "offset": None, "error_code": 2 if _retriable(e) else 1,
-             "error": e.str()}
+            {"partition": p, "offset": o, "error_code": None, "error": None}
+            if e is None
+            else {
+                "partition": None,
+                "offset": None,
+                "error_code": 2 if _retriable(e) else 1,
+                "error": e.str(),
+            }
             for p, o, e in results
         ]
-        return JSONResponse({"offsets": offsets, "key_schema_id": None, "value_schema_id": None},
-                            media_type=V2)
+        return JSONResponse(
+            {"offsets": offsets, "key_schema_id": None, "value_schema_id": None}, media_type=V2
+        )
 
     return app
 
@@ -323,11 +369,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default=None)
     parser.add_argument("--max-body", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s proxy: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s proxy: %(message)s"
+    )
     app = create_app(args.bootstrap or bootstrap_servers(), args.prefix, args.max_body)
-    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False,
-                backlog=4096, timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=HOST,
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        backlog=4096,
+        timeout_graceful_shutdown=10,
+    )
     return 0
 
 

@@ -90,7 +90,7 @@ _NAME = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)\.json$"
 
 
 def _utc_date(ms: int) -> str:
-    return dt_mod.datetime.fromtimestamp(ms / 1000.0, tz=dt_mod.timezone.utc).strftime("%Y-%m-%d")
+    return dt_mod.datetime.fromtimestamp(ms / 1000.0, tz=dt_mod.UTC).strftime("%Y-%m-%d")
 
 
 def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
@@ -133,7 +133,9 @@ class Sink:
         self.prefix = prefix or settings.topic_prefix()
         self.group = group or settings.get("PINTEREST_SINK_GROUP")
         self.flush_size = flush_size or int(settings.get("PINTEREST_SINK_FLUSH_SIZE"))
-        self.rotate_s = (rotate_ms if rotate_ms is not None else int(settings.get("PINTEREST_SINK_ROTATE_MS"))) / 1000.0
+        self.rotate_s = (
+            rotate_ms if rotate_ms is not None else int(settings.get("PINTEREST_SINK_ROTATE_MS"))
+        ) / 1000.0
         self.topics = list(contract.topic_names(self.prefix).values())
         self.stop_event = threading.Event()
         self.pending: dict[tuple[str, int], _Pending] = {}
@@ -175,8 +177,10 @@ class Sink:
         while not self.stop_event.is_set():
             try:
                 md = consumer.list_topics(timeout=5)
-                if all(t in md.topics and md.topics[t].error is None and md.topics[t].partitions
-                       for t in self.topics):
+                if all(
+                    t in md.topics and md.topics[t].error is None and md.topics[t].partitions
+                    for t in self.topics
+                ):
                     return {t: len(md.topics[t].partitions) for t in self.topics}
             except KafkaException as exc:
                 log.debug("metadata: %s", exc)
@@ -188,7 +192,9 @@ class Sink:
 
     def _low(self, tp: tuple[str, int]) -> int:
         try:
-            lo, _hi = self._consumer.get_watermark_offsets(TopicPartition(*tp), timeout=5, cached=False)
+            lo, _hi = self._consumer.get_watermark_offsets(
+                TopicPartition(*tp), timeout=5, cached=False
+            )
             return max(lo, 0)
         except KafkaException:
             return 0
@@ -202,8 +208,12 @@ class Sink:
             self.base[tp] = int(st["base"])
             pos = frontier - self.base[tp]
             if committed >= 0 and committed != pos:
-                log.info("%s: committed offset %d, landing frontier says %d; the landing wins",
-                         key, committed, pos)
+                log.info(
+                    "%s: committed offset %d, landing frontier says %d; the landing wins",
+                    key,
+                    committed,
+                    pos,
+                )
             lo = self._low(tp)
             if pos < lo:
                 log.warning("%s: offsets %d..%d are gone from Kafka (retention?)", key, pos, lo - 1)
@@ -212,9 +222,16 @@ class Sink:
         start = committed if committed >= 0 else self._low(tp)
         base = frontier - start
         if st is not None or frontier > 0:
-            log.warning("%s: topic id %s is new (was %s): broker reset or new Kafka; records from "
-                        "offset %d land at landed offset %d (base %d)",
-                        key, tid or "?", (st or {}).get("topic_id", "none"), start, frontier, base)
+            log.warning(
+                "%s: topic id %s is new (was %s): broker reset or new Kafka; records from "
+                "offset %d land at landed offset %d (base %d)",
+                key,
+                tid or "?",
+                (st or {}).get("topic_id", "none"),
+                start,
+                frontier,
+                base,
+            )
         self._set_base(tp, base)
         return start
 
@@ -237,8 +254,13 @@ class Sink:
                 pos = self._position(tp, fronts.get(p, 0), committed.get(tp, -1))
                 self.next[tp] = pos
                 assignment.append(TopicPartition(topic, p, pos))
-                log.info("%s+%d: consuming from offset %d (landed offset %d)", topic, p, pos,
-                         pos + self.base[tp])
+                log.info(
+                    "%s+%d: consuming from offset %d (landed offset %d)",
+                    topic,
+                    p,
+                    pos,
+                    pos + self.base[tp],
+                )
         self._consumer.assign(assignment)
         return True
 
@@ -246,7 +268,7 @@ class Sink:
         """Check topic ids; on a recreated topic, continue its landed offsets after the frontier."""
         try:
             ids = topics_mod.topic_ids(self.bootstrap, self.topics, timeout=3)
-        except Exception as exc:
+        except KafkaException as exc:
             log.debug("verify: %s", exc)
             return False
         if set(ids) != set(self.topics):
@@ -274,7 +296,9 @@ class Sink:
                     lo = self._low(tp)
                     self._set_base(tp, frontier - lo)
                     self.next[tp] = lo
-                    log.warning("%s+%d: resuming at offset %d = landed offset %d", topic, p, lo, frontier)
+                    log.warning(
+                        "%s+%d: resuming at offset %d = landed offset %d", topic, p, lo, frontier
+                    )
                 assignment.append(TopicPartition(topic, p, self.next[tp]))
         self._consumer.assign(assignment)  # replaces the assignment, drops prefetched records
         return True
@@ -309,15 +333,18 @@ class Sink:
                     self._set_base(tp, frontier - pend.start)
             else:
                 raise RuntimeError(f"could not land {topic}+{partition} at offset {pend.start}")
-        except Exception as exc:
-            log.error("landing %s+%d@%d failed (retrying in 1s): %s", topic, partition, pend.start, exc)
+        except Exception as exc:  # noqa: BLE001 (any store failure: disk, S3, network)
+            log.error(
+                "landing %s+%d@%d failed (retrying in 1s): %s", topic, partition, pend.start, exc
+            )
             return False
         del self.pending[tp]
         self.files += 1
         self.landed[topic] += len(pend.values)
         try:
-            self._consumer.commit(offsets=[TopicPartition(topic, partition, pend.next)],
-                                  asynchronous=False)
+            self._consumer.commit(
+                offsets=[TopicPartition(topic, partition, pend.next)], asynchronous=False
+            )
         except KafkaException as exc:  # the landing is the truth; the commit is for lag tools
             log.warning("commit %s+%d@%d failed: %s", topic, partition, pend.next, exc)
         return True
@@ -344,21 +371,28 @@ class Sink:
     # --- main loop -----------------------------------------------------------------
 
     def run(self) -> int:
-        self._consumer = Consumer({
-            "bootstrap.servers": self.bootstrap,
-            "group.id": self.group,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "isolation.level": "read_committed",
-            "error_cb": self._error_cb,
-            "log_level": 3,
-        })
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "error_cb": self._error_cb,
+                "log_level": 3,
+            }
+        )
         try:
             if not self._assign_all():
                 return 0
-            log.info("sink %s -> %s (flush_size=%d, rotate=%.1fs)", ",".join(self.topics),
-                     self.store.uri, self.flush_size, self.rotate_s)
+            log.info(
+                "sink %s -> %s (flush_size=%d, rotate=%.1fs)",
+                ",".join(self.topics),
+                self.store.uri,
+                self.flush_size,
+                self.rotate_s,
+            )
             last_verify = last_progress = time.monotonic()
             reported = dict(self.landed)
             while not self.stop_event.is_set():
@@ -388,12 +422,18 @@ class Sink:
                     last_progress = now
                     if self.landed != reported:
                         reported = dict(self.landed)
-                        log.info("landed %s (%d files)", ", ".join(
-                            f"{t}={n}" for t, n in self.landed.items()), self.files)
+                        log.info(
+                            "landed %s (%d files)",
+                            ", ".join(f"{t}={n}" for t, n in self.landed.items()),
+                            self.files,
+                        )
             for tp in list(self.pending):
                 self._flush(tp)
-            log.info("stopped; landed %s (%d files)", ", ".join(
-                f"{t}={n}" for t, n in self.landed.items()), self.files)
+            log.info(
+                "stopped; landed %s (%d files)",
+                ", ".join(f"{t}={n}" for t, n in self.landed.items()),
+                self.files,
+            )
             return 0
         finally:
             self._consumer.close()
@@ -420,8 +460,12 @@ def landed_counts(landing_uri: str | None = None, prefix: str | None = None) -> 
     return out
 
 
-def wait_for_landing(expected_records_per_topic: int | dict[str, int], timeout: float = 60.0,
-                     landing_uri: str | None = None, prefix: str | None = None) -> bool:
+def wait_for_landing(
+    expected_records_per_topic: int | dict[str, int],
+    timeout: float = 60.0,
+    landing_uri: str | None = None,
+    prefix: str | None = None,
+) -> bool:
     """Wait until at least the expected records landed on every topic; False on timeout.
 
     ``expected_records_per_topic``: one number for all topics, or {kind or topic: n}.
@@ -452,12 +496,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-size", type=int, default=None)
     parser.add_argument("--rotate-ms", type=int, default=None)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s sink: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s sink: %(message)s"
+    )
     sink = Sink(
         args.bootstrap or bootstrap_servers(),
         settings.resolve_uri(args.landing or settings.landing_uri()),
-        args.prefix, args.group, args.flush_size, args.rotate_ms,
+        args.prefix,
+        args.group,
+        args.flush_size,
+        args.rotate_ms,
     )
 
     def _stop(signum, _frame):

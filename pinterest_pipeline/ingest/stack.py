@@ -41,9 +41,11 @@ from pinterest_pipeline.ingest.topics import ensure_topics
 
 PARTS = ("broker", "proxy", "sink")
 HEALTH_TIMEOUT_S = 60.0
-_MARKERS = {"broker": (b"tansu", b"pinterest_pipeline.ingest.broker"),
-            "proxy": (b"pinterest_pipeline.ingest.proxy",),
-            "sink": (b"pinterest_pipeline.ingest.sink",)}
+_MARKERS = {
+    "broker": (b"tansu", b"pinterest_pipeline.ingest.broker"),
+    "proxy": (b"pinterest_pipeline.ingest.proxy",),
+    "sink": (b"pinterest_pipeline.ingest.sink",),
+}
 
 
 class StackError(RuntimeError):
@@ -61,7 +63,7 @@ class StackConfig:
     prefix: str
 
     @classmethod
-    def from_settings(cls) -> "StackConfig":
+    def from_settings(cls) -> StackConfig:
         ext = broker_mod.external_bootstrap()
         bport = broker_mod.broker_port()
         return cls(
@@ -138,8 +140,14 @@ def _spawn(cfg: StackConfig, part: str, argv: list[str]) -> int:
     with open(cfg.path(f"{part}.log"), "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(argv)}\n".encode())
         log.flush()
-        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
     with open(cfg.path(f"{part}.pid"), "w") as fh:
         fh.write(f"{proc.pid}\n")
     return proc.pid
@@ -153,8 +161,8 @@ def _wait(cfg: StackConfig, part: str, pid: int, check, timeout: float = HEALTH_
         try:
             if check():
                 return
-        except Exception:
-            pass
+        except (httpx.HTTPError, OSError, broker_mod.BrokerError):
+            pass  # not ready yet
         time.sleep(0.2)
     raise StackError(f"{part} not healthy after {timeout:.0f}s; see {cfg.path(part + '.log')}")
 
@@ -186,11 +194,16 @@ def up(echo=print) -> StackConfig:
 
     if not cfg.external and running_pid(cfg, "broker") is None:
         if _port_taken(cfg.broker_port):
-            raise StackError(f"broker port {broker_mod.HOST}:{cfg.broker_port} is taken by another "
-                             "process; set PINTEREST_BROKER_PORT (or KAFKA_BOOTSTRAP_SERVERS)")
+            raise StackError(
+                f"broker port {broker_mod.HOST}:{cfg.broker_port} is taken by another "
+                "process; set PINTEREST_BROKER_PORT (or KAFKA_BOOTSTRAP_SERVERS)"
+            )
         broker_mod.tansu_binary()  # a clear error if missing
-        pid = _spawn(cfg, "broker", [py, "-m", "pinterest_pipeline.ingest.broker",
-                                     "--port", str(cfg.broker_port)])
+        pid = _spawn(
+            cfg,
+            "broker",
+            [py, "-m", "pinterest_pipeline.ingest.broker", "--port", str(cfg.broker_port)],
+        )
         _wait(cfg, "broker", pid, lambda: (broker_mod.wait_for_kafka(cfg.bootstrap, 2.0), True)[1])
     else:
         broker_mod.wait_for_kafka(cfg.bootstrap, 30.0)
@@ -198,17 +211,46 @@ def up(echo=print) -> StackConfig:
 
     if running_pid(cfg, "proxy") is None:
         if _port_taken(cfg.proxy_port):
-            raise StackError(f"proxy port {broker_mod.HOST}:{cfg.proxy_port} is taken by another "
-                             "process; set PINTEREST_PROXY_PORT")
-        pid = _spawn(cfg, "proxy", [py, "-m", "pinterest_pipeline.ingest.proxy", "--port",
-                                    str(cfg.proxy_port), "--bootstrap", cfg.bootstrap,
-                                    "--prefix", cfg.prefix])
+            raise StackError(
+                f"proxy port {broker_mod.HOST}:{cfg.proxy_port} is taken by another "
+                "process; set PINTEREST_PROXY_PORT"
+            )
+        pid = _spawn(
+            cfg,
+            "proxy",
+            [
+                py,
+                "-m",
+                "pinterest_pipeline.ingest.proxy",
+                "--port",
+                str(cfg.proxy_port),
+                "--bootstrap",
+                cfg.bootstrap,
+                "--prefix",
+                cfg.prefix,
+            ],
+        )
         _wait(cfg, "proxy", pid, lambda: _proxy_healthy(cfg))
 
     if running_pid(cfg, "sink") is None:
-        offset = os.path.getsize(cfg.path("sink.log")) if os.path.exists(cfg.path("sink.log")) else 0
-        pid = _spawn(cfg, "sink", [py, "-m", "pinterest_pipeline.ingest.sink", "--bootstrap",
-                                   cfg.bootstrap, "--landing", cfg.landing_uri, "--prefix", cfg.prefix])
+        offset = (
+            os.path.getsize(cfg.path("sink.log")) if os.path.exists(cfg.path("sink.log")) else 0
+        )
+        pid = _spawn(
+            cfg,
+            "sink",
+            [
+                py,
+                "-m",
+                "pinterest_pipeline.ingest.sink",
+                "--bootstrap",
+                cfg.bootstrap,
+                "--landing",
+                cfg.landing_uri,
+                "--prefix",
+                cfg.prefix,
+            ],
+        )
         _wait(cfg, "sink", pid, lambda: _sink_ready(cfg, offset))
     status(echo, cfg)
     return cfg
@@ -273,14 +315,18 @@ def down(echo=print) -> None:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("up", "down", "status"),
-                        help="up: start what is not running; down: stop all; status: show")
+    parser.add_argument(
+        "action",
+        choices=("up", "down", "status"),
+        help="up: start what is not running; down: stop all; status: show",
+    )
 
 
 def main(args: argparse.Namespace | list[str] | None = None) -> int:
     if not isinstance(args, argparse.Namespace):
-        parser = argparse.ArgumentParser(prog="pinterest-pipeline stack",
-                                         description="the local streaming stack")
+        parser = argparse.ArgumentParser(
+            prog="pinterest-pipeline stack", description="the local streaming stack"
+        )
         add_arguments(parser)
         args = parser.parse_args(args)
     try:

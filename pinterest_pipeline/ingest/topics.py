@@ -22,8 +22,9 @@ def default_partitions() -> int:
     return int(settings.get("PINTEREST_TOPIC_PARTITIONS"))
 
 
-def ensure_topics(bootstrap: str, prefix: str | None = None, partitions: int | None = None,
-                  timeout: float = 30.0) -> list[str]:
+def ensure_topics(
+    bootstrap: str, prefix: str | None = None, partitions: int | None = None, timeout: float = 30.0
+) -> list[str]:
     """Create ``<prefix>.pin/.geo/.user`` if missing; returns the topic names."""
     prefix = prefix or settings.topic_prefix()
     partitions = partitions or default_partitions()
@@ -36,7 +37,7 @@ def ensure_topics(bootstrap: str, prefix: str | None = None, partitions: int | N
             request_timeout=min(10.0, timeout),
         )
         retry = False
-        for name, fut in futures.items():
+        for fut in futures.values():
             try:
                 fut.result(timeout=min(15.0, timeout))
             except KafkaException as exc:

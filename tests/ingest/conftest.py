@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -37,17 +37,33 @@ def make_posts(n: int, start: int = 0) -> list[Post]:
     for key in range(start, start + n):
         cat = contract.CATEGORIES[key % len(contract.CATEGORIES)]
         pin = {
-            "index": key, "unique_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-            "title": f"Title {key} é", "description": "No description available",
-            "poster_name": f"poster{key % 97}", "follower_count": str(key % 1000) + "k",
-            "tag_list": "a,b,c", "is_image_or_video": "image",
-            "image_src": f"https://example.invalid/{key}.jpg", "downloaded": key % 2,
-            "save_location": f"Local save in /data/{cat}", "category": cat,
+            "index": key,
+            "unique_id": str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+            "title": f"Title {key} é",
+            "description": "No description available",
+            "poster_name": f"poster{key % 97}",
+            "follower_count": str(key % 1000) + "k",
+            "tag_list": "a,b,c",
+            "is_image_or_video": "image",
+            "image_src": f"https://example.invalid/{key}.jpg",
+            "downloaded": key % 2,
+            "save_location": f"Local save in /data/{cat}",
+            "category": cat,
         }
-        geo = {"ind": key, "timestamp": "2020-01-02 03:04:05", "latitude": -45.5 + key % 90,
-               "longitude": 10.25, "country": "Albania"}
-        user = {"ind": key, "first_name": "Ann", "last_name": f"Lee{key}", "age": 20 + key % 50,
-                "date_joined": "2016-05-06T07:08:09"}
+        geo = {
+            "ind": key,
+            "timestamp": "2020-01-02 03:04:05",
+            "latitude": -45.5 + key % 90,
+            "longitude": 10.25,
+            "country": "Albania",
+        }
+        user = {
+            "ind": key,
+            "first_name": "Ann",
+            "last_name": f"Lee{key}",
+            "age": 20 + key % 50,
+            "date_joined": "2016-05-06T07:08:09",
+        }
         posts.append(Post(key, pin, geo, user))
     return posts
 
@@ -83,11 +99,16 @@ class Proc:
         self.argv, self.log_path = argv, log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, cwd=ROOT,
-                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         return self
 
     def alive(self) -> bool:
@@ -163,8 +184,17 @@ def start_proxy(tmp_path, broker, prefix):
 
     def start(max_body: int | None = None) -> tuple[str, Proc]:
         port = free_port()
-        argv = [sys.executable, "-m", "pinterest_pipeline.ingest.proxy", "--port", str(port),
-                "--bootstrap", broker.bootstrap, "--prefix", prefix]
+        argv = [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.ingest.proxy",
+            "--port",
+            str(port),
+            "--bootstrap",
+            broker.bootstrap,
+            "--prefix",
+            prefix,
+        ]
         if max_body:
             argv += ["--max-body", str(max_body)]
         p = Proc(argv, str(tmp_path / f"proxy{len(procs)}.log")).start()
@@ -195,10 +225,23 @@ def start_sink(tmp_path, broker, prefix, landing):
     procs = []
 
     def start(flush_size: int = 1000, rotate_ms: int = 500, landing_uri: str | None = None) -> Proc:
-        argv = [sys.executable, "-m", "pinterest_pipeline.ingest.sink", "--bootstrap",
-                broker.bootstrap, "--landing", landing_uri or landing, "--prefix", prefix,
-                "--group", f"{prefix}-sink", "--flush-size", str(flush_size),
-                "--rotate-ms", str(rotate_ms)]
+        argv = [
+            sys.executable,
+            "-m",
+            "pinterest_pipeline.ingest.sink",
+            "--bootstrap",
+            broker.bootstrap,
+            "--landing",
+            landing_uri or landing,
+            "--prefix",
+            prefix,
+            "--group",
+            f"{prefix}-sink",
+            "--flush-size",
+            str(flush_size),
+            "--rotate-ms",
+            str(rotate_ms),
+        ]
         p = Proc(argv, str(tmp_path / "sink.log")).start()
         procs.append(p)
         return p

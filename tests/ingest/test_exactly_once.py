@@ -38,7 +38,7 @@ def test_rest_20k_posts_land_exactly_once(proxy, start_sink, landing, prefix):
     sender = RestSender(proxy, prefix, batch_posts=500)
     posts = make_posts(n)
     for i in range(0, n, 1000):
-        sender.send(posts[i:i + 1000])
+        sender.send(posts[i : i + 1000])
     result = sender.close()
     elapsed = time.monotonic() - t0
     assert result.failed_posts == 0, result.failures[:5]
@@ -68,7 +68,7 @@ def test_sink_sigkill_repeatedly_still_exactly_once(broker, start_sink, landing,
     def produce():
         sender = KafkaSender(broker.bootstrap, prefix)
         for i in range(0, n, 200):
-            sender.send(posts[i:i + 200])
+            sender.send(posts[i : i + 200])
             time.sleep(0.02)
         results.append(sender.close())
         done.set()
@@ -101,7 +101,7 @@ def test_broker_paused_during_rest_emulation_reconciles(broker, proxy, start_sin
 
     def emulate():
         for i in range(0, n, 100):
-            sender.send(posts[i:i + 100])
+            sender.send(posts[i : i + 100])
             time.sleep(0.01)
         outcome.append(sender.close())
 
@@ -127,10 +127,12 @@ def test_broker_paused_during_rest_emulation_reconciles(broker, proxy, start_sin
             break
         time.sleep(0.5)
     assert not any(missing.values()), {k: sorted(v)[:5] for k, v in missing.items()}
-    for kind, got in keys.items():
+    for got in keys.values():
         assert set(got) <= set(range(n))
-    print(f"paused broker: delivered {len(delivered)}, failed {result.failed_posts}, "
-          f"duplicates {[len(g) - len(set(g)) for g in keys.values()]}")
+    print(
+        f"paused broker: delivered {len(delivered)}, failed {result.failed_posts}, "
+        f"duplicates {[len(g) - len(set(g)) for g in keys.values()]}"
+    )
 
 
 def _hashes(landing: str) -> dict[str, str]:

@@ -18,7 +18,9 @@ CT = {"Content-Type": "application/vnd.kafka.json.v2+json"}
 
 
 def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 30) -> list[bytes]:
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False})
+    c = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "verify", "enable.auto.commit": False}
+    )
     c.assign([TopicPartition(topic, 0, 0)])
     values, deadline = [], time.monotonic() + timeout
     try:
@@ -40,19 +42,31 @@ def test_proxy_garbage_and_concurrency(broker, start_proxy, prefix):
     post = f"{url}/topics/{topic}"
     accepted: list[bytes] = []
     with httpx.Client(timeout=30) as client:
-        r = client.post(post, json={"records": [{"value": {"ind": 1, "country": "Peru"}}]},
-                        headers={"Content-Type": "application/json"})
+        r = client.post(
+            post,
+            json={"records": [{"value": {"ind": 1, "country": "Peru"}}]},
+            headers={"Content-Type": "application/json"},
+        )
         assert (r.status_code, r.json()["error_code"]) == (415, 415)
         r = client.post(post, content=b'{"records": [', headers=CT)
         assert (r.status_code, r.json()["error_code"]) == (400, 400)
         r = client.post(post, content=b"\xff\xfe garbage", headers=CT)
         assert (r.status_code, r.json()["error_code"]) == (400, 400)
-        for body in ({}, {"records": []}, {"records": "x"}, [1, 2], {"records": [1]},
-                     {"records": [{"key": 1}]}, {"records": [{"value": 1, "bogus": 2}]},
-                     {"records": [{"value": 1, "partition": "zero"}]}):
+        for body in (
+            {},
+            {"records": []},
+            {"records": "x"},
+            [1, 2],
+            {"records": [1]},
+            {"records": [{"key": 1}]},
+            {"records": [{"value": 1, "bogus": 2}]},
+            {"records": [{"value": 1, "partition": "zero"}]},
+        ):
             r = client.post(post, content=json.dumps(body), headers=CT)
             assert (r.status_code, r.json()["error_code"]) == (422, 422), body
-        r = client.post(f"{url}/topics/{prefix}.nope", content=b'{"records":[{"value":1}]}', headers=CT)
+        r = client.post(
+            f"{url}/topics/{prefix}.nope", content=b'{"records":[{"value":1}]}', headers=CT
+        )
         assert (r.status_code, r.json()["error_code"]) == (404, 40401)
         r = client.post(post, content=b'{"records":[{"value":1,"partition":7}]}', headers=CT)
         assert (r.status_code, r.json()["error_code"]) == (404, 40402)
@@ -72,10 +86,18 @@ def test_proxy_garbage_and_concurrency(broker, start_proxy, prefix):
         assert r.status_code == 200 and topic in r.json()
         assert r.headers["content-type"].startswith("application/vnd.kafka.v2+json")
 
-        value = {"ind": 7, "timestamp": "2020-01-01 00:00:00", "latitude": 1.5, "longitude": 2.0,
-                 "country": "Chile é"}
-        r = client.post(post, content=json.dumps({"records": [{"value": value}, {"value": value, "key": 7}]}),
-                        headers=CT)
+        value = {
+            "ind": 7,
+            "timestamp": "2020-01-01 00:00:00",
+            "latitude": 1.5,
+            "longitude": 2.0,
+            "country": "Chile é",
+        }
+        r = client.post(
+            post,
+            content=json.dumps({"records": [{"value": value}, {"value": value, "key": 7}]}),
+            headers=CT,
+        )
         assert r.status_code == 200, r.text
         doc = r.json()
         assert doc["key_schema_id"] is None and doc["value_schema_id"] is None
@@ -87,14 +109,20 @@ def test_proxy_garbage_and_concurrency(broker, start_proxy, prefix):
     async def storm():
         limits = httpx.Limits(max_connections=1000, max_keepalive_connections=1000)
         async with httpx.AsyncClient(timeout=60, limits=limits) as ac:
+
             async def one(i: int):
                 kind = i % 4
                 if kind == 3:
                     return "bad", await ac.post(post, content=b"not json", headers=CT)
                 if kind == 2:
-                    return "ctype", await ac.post(post, content=b"{}", headers={"Content-Type": "text/plain"})
+                    return "ctype", await ac.post(
+                        post, content=b"{}", headers={"Content-Type": "text/plain"}
+                    )
                 records = [{"value": {"ind": i, "n": j}} for j in range(1 + kind)]
-                return records, await ac.post(post, content=json.dumps({"records": records}), headers=CT)
+                return records, await ac.post(
+                    post, content=json.dumps({"records": records}), headers=CT
+                )
+
             return await asyncio.gather(*(one(i) for i in range(1000)))
 
     results = asyncio.run(storm())
