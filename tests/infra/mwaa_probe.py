@@ -23,12 +23,12 @@ import contextlib
 import io
 import json
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 PREVIOUS_INTERVAL = (
-    datetime(2026, 11, 24, tzinfo=timezone.utc),
-    datetime(2026, 11, 25, tzinfo=timezone.utc),
+    datetime(2026, 11, 24, tzinfo=UTC),
+    datetime(2026, 11, 25, tzinfo=UTC),
 )
 MANUAL_RUN_AT = "2026-11-26T00:00:00+00:00"
 
@@ -57,7 +57,7 @@ def next_scheduled_run(dag_id: str, serialized_dag: Any) -> dict[str, Any]:
         last_automated_data_interval=DataInterval(*PREVIOUS_INTERVAL),
         restriction=TimeRestriction(earliest=serialized_dag.start_date, latest=None, catchup=True),
     )
-    manual = timetable.infer_manual_data_interval(run_after=datetime(2026, 11, 26, tzinfo=timezone.utc))
+    manual = timetable.infer_manual_data_interval(run_after=datetime(2026, 11, 26, tzinfo=UTC))
     return {
         "timetable_class": type(timetable).__name__,
         "summary": getattr(timetable, "summary", None),
@@ -103,7 +103,10 @@ def describe(dags_dir: str) -> dict[str, Any]:
                 "timetable_class": type(dag.timetable).__name__,
                 "expression": getattr(dag.timetable, "_expression", None)
                 or getattr(dag.timetable, "expression", None),
-                "timezone": str(getattr(dag.timetable, "_timezone", None) or getattr(dag.timetable, "timezone", "")),
+                "timezone": str(
+                    getattr(dag.timetable, "_timezone", None)
+                    or getattr(dag.timetable, "timezone", "")
+                ),
                 "next_after_2026_11_24": next_scheduled_run(dag_id, serialized),
             },
             "catchup": dag.catchup,

@@ -67,7 +67,11 @@ def test_requirements_pin_every_package_exactly():
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert lines, "requirements.txt is empty"
-    unpinned = [line for line in lines if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)]
+    unpinned = [
+        line
+        for line in lines
+        if not re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[A-Za-z0-9_.+\-]+", line)
+    ]
     assert not unpinned, f"not pinned with ==: {unpinned}"
     pins = dict(line.split("==") for line in lines)
     assert pins["apache-airflow"] == AIRFLOW_VERSION
@@ -84,10 +88,12 @@ def test_readme_names_the_pinned_version():
 
 
 SECRET_PATTERNS = [
-    re.compile(r"dapi[0-9a-f]{16,}", re.I),  # Databricks personal access token
+    re.compile(r"dapi[0-9a-f]{16,}", re.IGNORECASE),  # Databricks personal access token
     re.compile(r"AKIA[0-9A-Z]{16}"),  # AWS access key id
-    re.compile(r"""(token|password|secret|api_key|apikey)\s*[=:]\s*["'][^"'{}\s]{6,}["']""", re.I),
-    re.compile(r"""["'](token|password|client_secret)["']\s*:\s*["'][^"'{}]+["']""", re.I),
+    re.compile(
+        r"""(token|password|secret|api_key|apikey)\s*[=:]\s*["'][^"'{}\s]{6,}["']""", re.IGNORECASE
+    ),
+    re.compile(r"""["'](token|password|client_secret)["']\s*:\s*["'][^"'{}]+["']""", re.IGNORECASE),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
 ]
 
@@ -113,24 +119,34 @@ def test_dag_file_reads_nothing_at_parse_time():
 def _mwaa_python() -> tuple[str, str]:
     """An interpreter for the Airflow venv: MWAA's 3.12 when this machine has one."""
     candidates = [os.environ.get("PINTEREST_AIRFLOW_PYTHON", "")]
-    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{MWAA_PYTHON}*/bin/python{MWAA_PYTHON}")))
+    candidates += sorted(
+        glob.glob(os.path.expanduser(f"~/.pyenv/versions/{MWAA_PYTHON}*/bin/python{MWAA_PYTHON}"))
+    )
     candidates += [f"/usr/bin/python{MWAA_PYTHON}", f"/usr/local/bin/python{MWAA_PYTHON}"]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             probe = subprocess.run(
                 [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                 capture_output=True,
+                check=False,
                 text=True,
             )
             if probe.returncode == 0:
                 return candidate, probe.stdout.strip()
     # Airflow 3.2 supports 3.10-3.13, so the test interpreter is an acceptable stand-in.
-    return sys.executable, "%d.%d" % sys.version_info[:2]
+    return sys.executable, "{}.{}".format(*sys.version_info[:2])
 
 
 def _uv() -> str:
     found = shutil.which("uv") or next(
-        (p for p in (os.path.expanduser("~/.local/bin/uv"), str(Path(sys.executable).with_name("uv"))) if os.access(p, os.X_OK)),
+        (
+            p
+            for p in (
+                os.path.expanduser("~/.local/bin/uv"),
+                str(Path(sys.executable).with_name("uv")),
+            )
+            if os.access(p, os.X_OK)
+        ),
         None,
     )
     if not found:
@@ -159,15 +175,30 @@ def airflow_venv() -> dict[str, object]:
             env.pop("UV_PROJECT_ENVIRONMENT", None)
             for cmd in (
                 [uv, "venv", "--quiet", "--python", python, str(venv)],
-                [uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"), "-r", str(REQUIREMENTS)],
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--python",
+                    str(venv / "bin" / "python"),
+                    "-r",
+                    str(REQUIREMENTS),
+                ],
             ):
-                done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+                done = subprocess.run(
+                    cmd, env=env, capture_output=True, check=False, text=True, timeout=900
+                )
                 if done.returncode != 0:
                     pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
             built_seconds = round(time.monotonic() - started, 1)
             marker.write_text(json.dumps({"python": version, "build_seconds": built_seconds}))
             print(f"\nbuilt Airflow venv {venv} (Python {version}) in {built_seconds}s")
-    return {"python": str(venv / "bin" / "python"), "version": version, "built_seconds": built_seconds}
+    return {
+        "python": str(venv / "bin" / "python"),
+        "version": version,
+        "built_seconds": built_seconds,
+    }
 
 
 def _probe(airflow_venv, tmp_path: Path, *args: str) -> dict:
@@ -195,11 +226,14 @@ def _probe(airflow_venv, tmp_path: Path, *args: str) -> dict:
         env=env,
         cwd=str(tmp_path),
         capture_output=True,
+        check=False,
         text=True,
         timeout=600,
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("PROBE-JSON ")]
-    assert done.returncode == 0 and lines, f"probe failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    assert done.returncode == 0 and lines, (
+        f"probe failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+    )
     return json.loads(lines[-1][len("PROBE-JSON ") :])
 
 

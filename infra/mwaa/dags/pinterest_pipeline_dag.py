@@ -20,7 +20,7 @@ Connection (``databricks_default`` unless the Variable names another one).
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.providers.databricks.operators.databricks import DatabricksSubmitRunOperator
@@ -63,7 +63,7 @@ CONFIG = f"var.json.get('{CONFIG_VARIABLE}', {{}})"
 def pipeline_config(cfg: Any) -> dict[str, Any]:
     """The Variable's JSON with defaults filled in; a clear error when it is incomplete."""
     if not isinstance(cfg, dict):
-        raise ValueError(f"Airflow Variable {CONFIG_VARIABLE!r} must be a JSON object, got {cfg!r}")
+        raise TypeError(f"Airflow Variable {CONFIG_VARIABLE!r} must be a JSON object, got {cfg!r}")
     missing = [key for key in REQUIRED_KEYS if not cfg.get(key)]
     if missing:
         raise ValueError(
@@ -150,7 +150,7 @@ with DAG(
     description="Nightly: clean yesterday's landing date on Databricks, then the nine insights",
     doc_md=DOC_MD,
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
-    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    start_date=datetime(2024, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=8),
