@@ -139,6 +139,7 @@ class SyntheticSource:
         self.paragraphs = [" ".join(fake.paragraph(nb_sentences=8) for _ in range(2)) for _ in range(POOL_SIZE // 4)]
         tag_words = Weighted.of(cal.TAG_WORD_WEIGHTS)
         self.tags = [" ".join(rng.choices(words, k=tag_words.pick(rng))).title() for _ in range(POOL_SIZE)]
+        self.tags += self.tags[: max(cal.TAG_COUNT_WEIGHTS)]  # wrap-around: a window never runs short
         makers = (fake.company, fake.name, lambda: " ".join(rng.choices(words, k=rng.randint(1, 4))).title())
         self.poster_names = [makers[i % 3]() for i in range(POOL_SIZE)]
         self.first_names = letter_weighted(PersonProvider.first_names, cal.FIRST_NAME_LETTER_WEIGHTS)
@@ -223,7 +224,8 @@ class SyntheticSource:
             if rng.random() < cal.NO_TAGS_RATE:
                 tags = NO_TAGS
             else:
-                tags = ",".join(rng.sample(self.tags, self.tag_counts.pick(rng)))
+                start = int(rng.random() * POOL_SIZE)  # a window of the pool: fast, no repeats
+                tags = ",".join(self.tags[start : start + self.tag_counts.pick(rng)])
             values = (key, uid, self._title(rng), description, poster, followers, tags, media, image,
                       0 if image == IMAGE_SRC_ERROR else 1)
         return dict(zip(RAW_FIELDS["pin"], (*values, f"{SAVE_LOCATION_PREFIX}/data/{category}", category)))

@@ -171,3 +171,14 @@ def test_generation_is_fast_enough():
     t0 = time.perf_counter()
     take(5000)
     assert time.perf_counter() - t0 < 5  # ~0.2 s here; generous for slow CI machines
+
+
+def test_contract_only_shapes_appear_rarely(unique):
+    """Allowed by the contract but absent from the sample: present, at ~0.1%."""
+    n = len(unique)
+    untitled = sum(p.pin["description"] == "Untitled" for p in unique)
+    decimal_k = sum("." in p.pin["follower_count"] for p in unique)
+    iso = sum("T" in p.geo["timestamp"] for p in unique) + sum("T" in p.user["date_joined"] for p in unique)
+    assert 0 < untitled < 0.005 * n
+    assert 0 < iso < 0.01 * n
+    assert decimal_k < 0.005 * n  # per poster, so may be rare
