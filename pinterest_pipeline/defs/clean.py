@@ -57,5 +57,5 @@ def selected_kinds(context: dg.AssetExecutionContext) -> list[str]:
     partitions_def=daily,
     can_subset=True,
 )
-def clean_tables(context: dg.AssetExecutionContext, compute: dg.ResourceParam[ComputeResource]):
+def clean_tables(context, compute: dg.ResourceParam[ComputeResource]):
     yield from compute.clean(context, selected_kinds(context), context.partition_key)

@@ -50,6 +50,6 @@ insight_check_specs = [
 @dg.multi_asset(
     name="insight_tables", specs=insight_specs, check_specs=insight_check_specs, can_subset=True
 )
-def insight_tables(context: dg.AssetExecutionContext, compute: dg.ResourceParam[ComputeResource]):
+def insight_tables(context, compute: dg.ResourceParam[ComputeResource]):
     names = [n for n in contract.INSIGHTS if INSIGHT_KEYS[n] in context.selected_asset_keys]
     yield from compute.insights(context, names)

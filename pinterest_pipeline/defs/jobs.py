@@ -10,12 +10,10 @@ import dagster as dg
 
 from pinterest_pipeline.defs.clean import clean_tables
 from pinterest_pipeline.defs.insights import insight_tables
-from pinterest_pipeline.defs.partitions import daily
 
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.assets(clean_tables, insight_tables),
-    partitions_def=daily,
     executor_def=dg.in_process_executor,
     description="Clean one landing date (pin, geo, user), check it, then rebuild the nine insights.",
 )
@@ -23,7 +21,6 @@ nightly_job = dg.define_asset_job(
 clean_job = dg.define_asset_job(
     "clean",
     selection=dg.AssetSelection.assets(clean_tables),
-    partitions_def=daily,
     executor_def=dg.in_process_executor,
     description="Clean one landing date (pin, geo, user) and check it.",
 )

@@ -17,7 +17,7 @@ from collections import defaultdict
 import dagster as dg
 
 from pinterest_pipeline import contract, settings
-from pinterest_pipeline.defs.partitions import daily
+from pinterest_pipeline.defs.partitions import daily, start_date
 from pinterest_pipeline.ingest.landing import LandedFile, open_landing
 
 RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in contract.KINDS}
@@ -66,7 +66,7 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     landing_uri = settings.landing_uri()
     store = open_landing(settings.resolve_uri(landing_uri))
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-    first = daily.start_date.strftime("%Y-%m-%d")
+    first = start_date()
     events, too_early = [], set()
     for kind, dates in landing_dates(landing_uri, settings.topic_prefix()).items():
         for dt, files in sorted(dates.items()):
