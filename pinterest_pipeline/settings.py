@@ -24,9 +24,24 @@ SETTINGS: dict[str, Setting] = {
         Setting("PINTEREST_WAREHOUSE_URI", "./data/warehouse", "clean, quarantine and insight tables"),
         Setting("PINTEREST_TOPIC_PREFIX", "pinterest", "topics are <prefix>.pin/.geo/.user"),
         Setting("PINTEREST_START_DATE", "2024-01-01", "first daily partition (UTC)"),
-        Setting("PINTEREST_DEPLOYMENT", "local", "local (embedded Spark, folders) or prod (Databricks)"),
+        Setting("PINTEREST_DEPLOYMENT", "local", "local (embedded Spark, folders), subprocess (each stage a Pipes child process) or prod (Databricks)"),
         Setting("PINTEREST_SPARK_REMOTE", "", "sc://host:port: run Spark through Spark Connect"),
         Setting("PINTEREST_SPARK_MASTER", "local[*]", "Spark master for the embedded session"),
+        Setting("PINTEREST_TABLE_FORMAT", "", "parquet or delta; empty: parquet locally, delta on prod"),
+        # prod: Databricks jobs submitted through dagster-databricks Pipes (docs/deploy.md).
+        # Credentials are not settings: the Databricks SDK reads DATABRICKS_HOST and
+        # DATABRICKS_TOKEN (or a ~/.databrickscfg profile, OAuth, ...) itself.
+        Setting("DATABRICKS_CLUSTER_ID", "", "run on this existing cluster; empty: a new job cluster per run"),
+        Setting("PINTEREST_DATABRICKS_SPARK_VERSION", "15.4.x-scala2.12",
+                "runtime of the job cluster (needs Python 3.11: DBR 15.x)"),
+        Setting("PINTEREST_DATABRICKS_NODE_TYPE", "i3.xlarge", "node type of the job cluster"),
+        Setting("PINTEREST_DATABRICKS_WORKERS", "1", "workers of the job cluster; 0: single node"),
+        Setting("PINTEREST_DATABRICKS_WHEEL", "",
+                "this project's wheel (make wheel) on a UC volume or DBFS, e.g. "
+                "/Volumes/main/pinterest/artifacts/pinterest_pipeline-0.1.0-py3-none-any.whl"),
+        Setting("PINTEREST_DATABRICKS_PIPES_VOLUME", "",
+                "UC volume for Pipes context and messages (/Volumes/cat/schema/vol); empty: DBFS /tmp"),
+        Setting("PINTEREST_DATABRICKS_POLL_SECONDS", "10", "how often Dagster polls a Databricks run"),
         Setting("KAFKA_BOOTSTRAP_SERVERS", "", "use this Kafka instead of the embedded broker"),
         Setting("PINTEREST_STACK_DIR", "./data/stack", "logs and pid files of the local stack"),
         Setting("DAGSTER_HOME", "./data/dagster", "Dagster instance (runs, events, schedules)"),

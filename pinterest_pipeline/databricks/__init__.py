@@ -1,0 +1,1 @@
+"""What runs on a Databricks cluster: the job entrypoint (``pinterest-pipeline-databricks``)."""

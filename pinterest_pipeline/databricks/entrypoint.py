@@ -1,0 +1,293 @@
+"""``pinterest-pipeline-databricks``: one stage of a run, on whatever Spark this process has.
+
+The job that Dagster's ``DatabricksCompute`` submits, and the task the MWAA DAG
+runs, is this module as a ``python_wheel_task`` (package ``pinterest_pipeline``,
+entry point ``pinterest-pipeline-databricks``)::
+
+    pinterest-pipeline-databricks --stage clean --date 2024-01-02 [--kinds pin,geo,user]
+    pinterest-pipeline-databricks --stage insights [--names top_category_by_country,...]
+
+It calls the same functions as a local Dagster run (``stages.clean_partition``
+and ``stages.build_insights``), so tables, metadata and check outcomes are the
+same on every engine. Where it reads and writes comes from the environment
+(``PINTEREST_LANDING_URI``, ``PINTEREST_WAREHOUSE_URI``,
+``PINTEREST_TOPIC_PREFIX``, ``PINTEREST_TABLE_FORMAT``; a job cluster gets them
+as ``spark_env_vars``) or from the ``--landing-uri``/... options (an existing
+cluster, whose environment a run cannot change).
+
+Launched by Dagster Pipes (``DAGSTER_PIPES_*`` environment variables on a job
+cluster, ``--dagster-pipes-*`` parameters on an existing cluster), it reports
+one materialization per computed asset and one check result per check outcome
+back to Dagster and exits 0 even if a check failed: Dagster records the check
+and applies its blocking rule. Launched any other way (MWAA, by hand), it prints
+a summary and exits non-zero if a blocking check failed; an error
+always ends the process with a traceback and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Sequence, TextIO
+
+from dagster_pipes import (
+    DAGSTER_PIPES_CONTEXT_ENV_VAR,
+    DAGSTER_PIPES_MESSAGES_ENV_VAR,
+    PipesContext,
+    PipesContextLoader,
+    PipesDbfsContextLoader,
+    PipesDbfsMessageWriter,
+    PipesDefaultContextLoader,
+    PipesDefaultMessageWriter,
+    PipesEnvVarParamsLoader,
+    PipesMappingParamsLoader,
+    PipesMessageWriter,
+    PipesParamsLoader,
+    PipesUnityCatalogVolumesContextLoader,
+    PipesUnityCatalogVolumesMessageWriter,
+    decode_param,
+    open_dagster_pipes,
+)
+
+from pinterest_pipeline import contract, settings
+
+PROG = "pinterest-pipeline-databricks"
+STAGES = ("clean", "insights")
+
+#: Metadata keys whose values are markdown / table paths (as in ``defs/metadata.to_metadata``).
+MARKDOWN_KEYS = frozenset({"preview"})
+PATH_KEYS = frozenset({"table", "quarantine_table"})
+
+
+# --- arguments ----------------------------------------------------------------------
+
+
+def _names(allowed: Sequence[str], what: str):
+    def parse(text: str) -> list[str]:
+        names = [n.strip() for n in text.split(",") if n.strip()]
+        unknown = [n for n in names if n not in allowed]
+        if unknown or not names:
+            raise argparse.ArgumentTypeError(
+                f"unknown {what} {', '.join(unknown) or repr(text)}; expected some of {', '.join(allowed)}"
+            )
+        return names
+
+    return parse
+
+
+def _date(text: str) -> str:
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run one stage of the Pinterest pipeline on this process's Spark "
+        "(a Databricks cluster, Spark Connect or local Spark).",
+    )
+    parser.add_argument("--stage", required=True, choices=STAGES)
+    parser.add_argument("--date", type=_date, help="landing date YYYY-MM-DD (clean stage)")
+    parser.add_argument("--kinds", type=_names(contract.KINDS, "record kind"),
+                        default=list(contract.KINDS), help="clean stage: comma-separated, default all")
+    parser.add_argument("--names", type=_names(contract.INSIGHTS, "insight table"),
+                        default=list(contract.INSIGHTS), help="insights stage: comma-separated, default all")
+    # Locations: default from the environment (job clusters get them as spark_env_vars).
+    parser.add_argument("--landing-uri", help="default: $PINTEREST_LANDING_URI")
+    parser.add_argument("--warehouse-uri", help="default: $PINTEREST_WAREHOUSE_URI")
+    parser.add_argument("--topic-prefix", help="default: $PINTEREST_TOPIC_PREFIX")
+    parser.add_argument("--table-format", choices=("parquet", "delta"),
+                        help="default: $PINTEREST_TABLE_FORMAT, else delta on Databricks or "
+                        "PINTEREST_DEPLOYMENT=prod, parquet elsewhere")
+    # Pipes bootstrap parameters, appended by dagster-databricks on an existing cluster.
+    parser.add_argument("--dagster-pipes-context", help=argparse.SUPPRESS)
+    parser.add_argument("--dagster-pipes-messages", help=argparse.SUPPRESS)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.stage == "clean" and not args.date:
+        parser.error("--stage clean needs --date YYYY-MM-DD")
+    return args
+
+
+# --- environment ------------------------------------------------------------------------
+
+
+def on_databricks() -> bool:
+    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def locations(args: argparse.Namespace):
+    from pinterest_pipeline.stages import Locations
+
+    table_format = (
+        args.table_format
+        or settings.get("PINTEREST_TABLE_FORMAT")
+        or ("delta" if on_databricks() or settings.get("PINTEREST_DEPLOYMENT") == "prod" else "parquet")
+    )
+    return Locations(
+        landing_uri=settings.resolve_uri(args.landing_uri or settings.landing_uri()),
+        warehouse_uri=settings.resolve_uri(args.warehouse_uri or settings.warehouse_uri()),
+        topic_prefix=args.topic_prefix or settings.topic_prefix(),
+        table_format=table_format,
+    )
+
+
+def spark_session():
+    """The cluster's session on Databricks; else local Spark or Spark Connect, as locally."""
+    from pinterest_pipeline.spark import SESSION_CONF, get_session
+
+    if on_databricks():
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.builder.getOrCreate()
+        for key, value in SESSION_CONF.items():
+            spark.conf.set(key, value)
+        return spark
+    return get_session(
+        master=settings.get("PINTEREST_SPARK_MASTER"), remote=settings.get("PINTEREST_SPARK_REMOTE")
+    )
+
+
+def params_loader(args: argparse.Namespace) -> PipesParamsLoader:
+    """Pipes parameters from ``--dagster-pipes-*`` (existing cluster) or the environment."""
+    if args.dagster_pipes_context:
+        return PipesMappingParamsLoader({
+            DAGSTER_PIPES_CONTEXT_ENV_VAR: args.dagster_pipes_context,
+            DAGSTER_PIPES_MESSAGES_ENV_VAR: args.dagster_pipes_messages or "",
+        })
+    return PipesEnvVarParamsLoader()
+
+
+def pipes_io(loader: PipesParamsLoader) -> tuple[PipesContextLoader, PipesMessageWriter]:
+    """How the context and the messages travel, from where the launcher put them.
+
+    A ``/Volumes/...`` path: Unity Catalog volume; other paths on Databricks: DBFS;
+    anywhere else (``PipesSubprocessClient``): the default temp files.
+    """
+    path = str(loader.load_messages_params().get("path") or "")
+    if path.startswith("/Volumes/"):
+        return PipesUnityCatalogVolumesContextLoader(), PipesUnityCatalogVolumesMessageWriter(interval=1)
+    if on_databricks():
+        return PipesDbfsContextLoader(), PipesDbfsMessageWriter(interval=1)
+    return PipesDefaultContextLoader(), PipesDefaultMessageWriter()
+
+
+# --- the stage ---------------------------------------------------------------------------
+
+
+def compute(spark, args: argparse.Namespace, loc, log=None) -> list:
+    """The stage's results (``stages.StageResult``), exactly as ``LocalCompute`` computes them."""
+    from pinterest_pipeline import stages
+
+    if args.stage == "clean":
+        results = []
+        for kind in args.kinds:
+            if log:
+                log.info(f"cleaning {kind} for dt={args.date}")
+            results.append(stages.clean_partition(spark, kind, args.date, loc))
+        return results
+    if log:
+        log.info(f"computing {len(args.names)} insight tables: {', '.join(args.names)}")
+    return stages.build_insights(spark, args.names, loc)
+
+
+def pipes_metadata(values: dict[str, Any], markdown=MARKDOWN_KEYS, paths=PATH_KEYS) -> dict[str, Any]:
+    """Plain metadata as typed Pipes values, the same types ``defs/metadata`` gives locally."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key in markdown:
+            kind = "md"
+        elif key in paths:
+            kind = "path"
+        elif isinstance(value, (dict, list, tuple)):
+            kind = "json"
+        elif isinstance(value, bool):
+            kind = "bool"
+        elif isinstance(value, int):
+            kind = "int"
+        elif isinstance(value, float):
+            kind = "float"
+        elif value is None:
+            kind = "null"
+        else:
+            kind, value = "text", str(value)
+        out[key] = {"raw_value": value, "type": kind}
+    return out
+
+
+def asset_key(result) -> str:
+    return "/".join(result.asset_key)
+
+
+def report(pipes: PipesContext, results: Sequence) -> None:
+    """One materialization per asset, then one check result per outcome (the local order)."""
+    for result in results:
+        key = asset_key(result)
+        pipes.report_asset_materialization(asset_key=key, metadata=pipes_metadata(result.metadata))
+        for outcome in result.checks:
+            pipes.report_asset_check(
+                check_name=outcome.name,
+                passed=bool(outcome.passed),
+                severity=outcome.severity,
+                metadata=pipes_metadata(outcome.metadata, markdown=(), paths=()),
+                asset_key=key,
+            )
+
+
+def failed_checks(results: Sequence) -> list[tuple[str, Any]]:
+    return [(asset_key(r), o) for r in results for o in r.checks if not o.passed]
+
+
+def summarize(results: Sequence, out: TextIO = sys.stdout) -> None:
+    for result in results:
+        meta = result.metadata
+        if "rows_in" in meta:
+            line = (f"{meta['rows_in']} lines -> {meta['rows_out']} rows, {meta['quarantined']} "
+                    f"quarantined, {meta['duplicates_collapsed']} duplicates collapsed")
+        else:
+            line = f"{meta.get('rows')} rows"
+        checks = ", ".join(f"{o.name} {'ok' if o.passed else 'FAILED'}" for o in result.checks)
+        print(f"{asset_key(result)}: {line} -> {meta.get('table')} [{checks}]", file=out)
+    for key, outcome in failed_checks(results):
+        print(f"check {key}:{outcome.name} failed ({outcome.severity}): {outcome.metadata}", file=out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one stage; under Pipes report to Dagster, else print a summary.
+
+    Returns 0; raises ``SystemExit(1)`` when, outside Pipes, a blocking check
+    failed (a Databricks wheel task ignores return values, not exits).
+    """
+    args = parse_args(argv)
+    loc = locations(args)
+    spark = spark_session()  # before Pipes: the DBFS writer asks the active session for log paths
+    loader = params_loader(args)
+    if loader.is_dagster_pipes_process():
+        context_loader, message_writer = pipes_io(loader)
+        with open_dagster_pipes(
+            params_loader=loader, context_loader=context_loader, message_writer=message_writer
+        ) as pipes:
+            results = compute(spark, args, loc, log=pipes.log)
+            report(pipes, results)
+        return 0
+    print(f"{PROG}: stage {args.stage} ({loc.table_format}) landing={loc.landing_uri} "
+          f"warehouse={loc.warehouse_uri}", flush=True)
+    results = compute(spark, args, loc)
+    summarize(results)
+    if any(o.blocking for _, o in failed_checks(results)):
+        print(f"{PROG}: a blocking check failed", file=sys.stderr)
+        sys.exit(1)
+    return 0
+
+
+if __name__ == "__main__":
+    main()
