@@ -20,8 +20,17 @@ def prepare_dagster_home() -> str:
     """Make sure DAGSTER_HOME exists (default ./data/dagster) and is absolute."""
     home = settings.resolve_uri(settings.get("DAGSTER_HOME"))
     os.makedirs(home, exist_ok=True)
+    config = os.path.join(home, "dagster.yaml")
+    if not os.path.exists(config):
+        with open(config, "w") as fh:
+            fh.write("# Dagster instance of pinterest-pipeline (storage defaults to this folder).\n"
+                     "telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = home
     return home
+
+
+#: Dagster's console log level for CLI runs (the instance keeps every event anyway).
+CONSOLE_LOG_LEVEL = os.environ.get("PINTEREST_LOG_LEVEL", "WARNING")
 
 
 @dataclass
@@ -75,7 +84,7 @@ def _describe_failure(result) -> list[str]:
 
 def _summarize(result, out: TextIO) -> None:
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.event_specific_data.materialization
         key = "/".join(mat.asset_key.path)
         meta = {k: v.value for k, v in mat.metadata.items()}
         if "rows_in" in meta:
@@ -99,7 +108,10 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
     print(f"run {label} ...", file=out, flush=True)
     with DagsterInstance.get() as instance:
         result = job.execute_in_process(
-            instance=instance, partition_key=partition_key, raise_on_error=False
+            instance=instance,
+            partition_key=partition_key,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": CONSOLE_LOG_LEVEL}}}},
         )
     outcome.run_ids.append(result.run_id)
     _summarize(result, out)

@@ -21,6 +21,7 @@ SESSION_CONF = {
 #: Extra settings for the embedded local session (small data, laptop-sized).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
     "spark.sql.shuffle.partitions": "4",
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
