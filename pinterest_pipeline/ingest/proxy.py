@@ -43,8 +43,9 @@ once, and exact replays collapse when cleaned (contract section 4).
 
 Delivery reports are awaited without blocking the event loop: a poll thread
 serves the producer and resolves asyncio futures with ``call_soon_threadsafe``.
-A fatal producer error (idempotence state lost, e.g. the broker restarted
-empty) replaces the producer; its queued records fail retriably.
+A fatal producer error, or nothing but delivery timeouts for a whole delivery
+timeout (what librdkafka's idempotent producer does after the broker restarted
+empty), replaces the producer; its queued records fail retriably.
 
 Run: ``python -m pinterest_pipeline.ingest.proxy [--port 8082] [--bootstrap ...]``.
 """
@@ -88,6 +89,7 @@ class KafkaGateway:
         self.delivery_timeout_ms = delivery_timeout_ms
         self._lock = threading.Lock()
         self._fatal = False
+        self._last_ok = time.monotonic()
         self.producer = self._new_producer()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll_loop, name="producer-poll", daemon=True)
@@ -115,6 +117,24 @@ class KafkaGateway:
         else:
             log.warning("kafka: %s", err)
 
+    def _observe(self, err: KafkaError | None) -> None:
+        """Poll thread: a producer that only times out for a whole delivery timeout is
+        replaced. After the broker restarted empty, librdkafka's idempotent producer
+        keeps its old producer id and sequence numbers and never succeeds again (no
+        fatal error is raised); a fresh producer gets a new id. If the broker is
+        really down, replacing it every timeout period does no harm."""
+        now = time.monotonic()
+        if err is None:
+            self._last_ok = now
+        elif (
+            err.code() == KafkaError._MSG_TIMED_OUT
+            and now - self._last_ok > self.delivery_timeout_ms / 1000.0
+        ):
+            log.warning(
+                "only delivery timeouts for %.0fs: replacing the producer", now - self._last_ok
+            )
+            self._fatal = True
+
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
             if self._fatal:
@@ -125,6 +145,8 @@ class KafkaGateway:
         with self._lock:
             old, self.producer = self.producer, self._new_producer()
             self._fatal = False
+            self._last_ok = time.monotonic()
+        self._last_ok = time.monotonic()
 
         def drain():
             old.purge()  # queued records fail with _PURGE_QUEUE (retriable for the client)
@@ -164,6 +186,7 @@ class KafkaGateway:
 
         def make_cb(i: int):
             def cb(err, msg):
+                self._observe(err)
                 loop.call_soon_threadsafe(resolve, i, err, msg.partition(), msg.offset())
 
             return cb

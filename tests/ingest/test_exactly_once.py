@@ -170,3 +170,25 @@ def test_broker_restarted_empty_never_overwrites(broker, start_sink, landing, pr
     assert third.close().delivered_posts == 500
     assert wait_for_landing(5_500, 60, landing, prefix), sink.log()
     assert_exactly_once(landing, prefix, 5_500)
+
+
+def test_broker_restarted_empty_rest_path_recovers(broker, proxy, start_sink, landing, prefix):
+    """After an empty restart the proxy replaces its stuck idempotent producer; posts land."""
+    sink = start_sink(flush_size=500, rotate_ms=300)
+    sender = RestSender(proxy, prefix, batch_posts=250)
+    sender.send(make_posts(1_000))
+    assert sender.close().delivered_posts == 1_000
+    assert wait_for_landing(1_000, 60, landing, prefix), sink.log()
+    before = _hashes(landing)
+    broker.stop()
+    time.sleep(1.0)
+    broker.start(prefix)
+    sender = RestSender(proxy, prefix, batch_posts=250)
+    sender.send(make_posts(1_000, start=1_000))
+    result = sender.close()
+    assert result.delivered_posts == 1_000, result.failures[:3]
+    assert wait_for_landing(2_000, 60, landing, prefix), sink.log()
+    after = _hashes(landing)
+    assert {k: after.get(k) for k in before} == before
+    for kind, got in landed_keys(landing, prefix).items():
+        assert set(got) == set(range(2_000)), kind
