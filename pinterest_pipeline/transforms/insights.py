@@ -60,7 +60,7 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
     spark.sql(
         """
         CREATE OR REPLACE TEMPORARY VIEW pin_geo AS
-        SELECT p.*, g.country, g.coordinates, g.timestamp, year(g.timestamp) AS post_year
+        SELECT p.*, g.country, g.timestamp, year(g.timestamp) AS post_year
         FROM pin p JOIN geo g ON p.ind = g.ind
         """
     )
