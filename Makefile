@@ -25,7 +25,7 @@ test-fast: setup  ## unit tests only
 	$(VENV)/bin/pytest -m "not integration"
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000
-	@mkdir -p $(DAGSTER_HOME)
+	@$(VENV)/bin/python -c "from pinterest_pipeline.runner import prepare_dagster_home as p; p()"
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 clean-data:  ## remove ./data (landing, warehouse, Dagster runs, stack logs)

@@ -1,16 +1,67 @@
-"""``pinterest-pipeline demo``: emulate posts, run every asset, print the insights."""
+"""``pinterest-pipeline demo``: stream posts through the local stack, run every asset, show.
+
+``--via auto`` (default): ``stack up`` (only the parts not running), emulate
+through the REST proxy, wait until the sink has landed every record, ``run
+--all``, ``show``, then leave the stack as it was found (stopped again if the
+demo started it). If the broker cannot start on this platform, say so and
+write the landing directly instead (``--via landing``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from pinterest_pipeline import settings
+from pinterest_pipeline import contract, settings
+
+#: How long the sink may take to land what the proxy accepted.
+LANDING_TIMEOUT_S = 120.0
 
 
-def emulate_to_landing(posts: int, seed: int) -> int:
+def _stream_through_stack(posts: int, seed: int, fallback: bool) -> int | None:
+    """Emulate via REST through the stack. None means: fall back to the landing."""
+    from emulator.run import emulate
+    from pinterest_pipeline.ingest import stack
+    from pinterest_pipeline.ingest.sink import landed_counts, wait_for_landing
+
+    cfg = stack.StackConfig.from_settings()
+    found_running = [p for p in stack.PARTS if stack.running_pid(cfg, p) is not None]
+    print(f"== stack up (already running: {', '.join(found_running) or 'nothing'})", flush=True)
+    try:
+        cfg = stack.up()
+    except Exception as exc:  # noqa: BLE001 - any start failure means: no stack here
+        print(f"the streaming stack cannot start here: {exc}", file=sys.stderr)
+        if not found_running:
+            stack.down(echo=lambda *_: None)
+        if fallback:
+            print("falling back to writing the landing directly (--via landing)", flush=True)
+            return None
+        return 1
+    try:
+        before = landed_counts()
+        print(f"== emulating {posts} posts (seed {seed}) through {cfg.proxy_url}", flush=True)
+        result = emulate(posts=posts, seed=seed, via="rest", target=cfg.proxy_url)
+        if result.failed_posts:
+            print(f"error: {result.failed_posts} posts were not accepted", file=sys.stderr)
+            return 1
+        expected = {t: n + result.delivered_posts for t, n in before.items()}
+        print(f"== waiting for the sink to land {result.delivered_posts} records per topic",
+              flush=True)
+        if not wait_for_landing(expected, timeout=LANDING_TIMEOUT_S):
+            print(f"error: the sink did not land every record within {LANDING_TIMEOUT_S:.0f} s; "
+                  f"see {cfg.stack_dir}/sink.log (landed: {landed_counts()})", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        if not found_running:
+            print("== stack down (the demo started it)", flush=True)
+            stack.down()
+
+
+def _write_landing(posts: int, seed: int) -> int:
     from emulator.run import emulate
 
+    print(f"== emulating {posts} posts (seed {seed}) into the landing", flush=True)
     result = emulate(posts=posts, seed=seed, via="landing")
     return 0 if result.failed_posts == 0 else 1
 
@@ -20,10 +71,12 @@ def main(args: argparse.Namespace) -> int:
     from pinterest_pipeline.runner import run_dates
 
     settings.apply_defaults()
-    print(f"== emulating {args.posts} posts (seed {args.seed})", flush=True)
-    code = emulate_to_landing(args.posts, args.seed)
+    code = None
+    if args.via in ("auto", "rest"):
+        code = _stream_through_stack(args.posts, args.seed, fallback=args.via == "auto")
+    if code is None:
+        code = _write_landing(args.posts, args.seed)
     if code:
-        print("error: some posts were not delivered (see above)", file=sys.stderr)
         return code
     print("== cleaning every landed date and building the insights", flush=True)
     outcome = run_dates(None)
@@ -31,10 +84,4 @@ def main(args: argparse.Namespace) -> int:
         for problem in outcome.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
-    return show(list_all())
-
-
-def list_all() -> list[str]:
-    from pinterest_pipeline.contract import INSIGHTS
-
-    return list(INSIGHTS)
+    return show(list(contract.INSIGHTS))
