@@ -80,7 +80,8 @@ def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> 
     if is_local(folder) and not os.path.isdir(local_path(folder)):
         return empty
     try:
-        files = spark.read.option("wholetext", True).option("pathGlobFilter", "*.json").text(folder)
+        # wholetext must be passed to text(): its default (False) overrides option().
+        files = spark.read.option("pathGlobFilter", "*.json").text(folder, wholetext=True)
         files.columns  # forces analysis (lazy under Spark Connect)
     except AnalysisException as exc:
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):

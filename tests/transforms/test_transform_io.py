@@ -1,0 +1,97 @@
+"""Landing reader and atomic table writes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pyspark.sql import functions as F
+
+from pinterest_pipeline.transforms import io
+
+TOPIC = "pinterest.pin"
+DT = "2024-01-02"
+
+
+def land(root, name, data: bytes, dt=DT):
+    folder = root / "topics" / TOPIC / f"dt={dt}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_bytes(data)
+
+
+def test_read_landing_lines_positions_and_files(spark, tmp_path):
+    land(tmp_path, "pinterest.pin+0+0000000000.json", b'{"a":1}\n\n{"b":2}\n')
+    land(tmp_path, "pinterest.pin+0+0000000003.json", b'{"c":3}\r\n{"d":4}')  # CRLF, no final newline
+    land(tmp_path, "pinterest.pin+1+0000000000.json", b"")  # empty file: no lines
+    land(tmp_path, "pinterest.pin+1+0000000001.json", b"\n")  # one blank line
+    land(tmp_path, "notes.txt", b"not a landing file\n")
+    land(tmp_path, "other.json", b'{"x":1}\n', dt="2024-01-03")
+    df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
+    assert df.dtypes == [("raw_line", "string"), ("source_file", "string"), ("line_no", "bigint")]
+    got = sorted((os.path.basename(r.source_file), r.line_no, r.raw_line) for r in df.collect())
+    assert got == [
+        ("pinterest.pin+0+0000000000.json", 1, '{"a":1}'),
+        ("pinterest.pin+0+0000000000.json", 2, ""),
+        ("pinterest.pin+0+0000000000.json", 3, '{"b":2}'),
+        ("pinterest.pin+0+0000000003.json", 1, '{"c":3}'),
+        ("pinterest.pin+0+0000000003.json", 2, '{"d":4}'),
+        ("pinterest.pin+1+0000000001.json", 1, ""),
+    ]
+
+
+def test_read_landing_missing_folder_is_empty(spark, tmp_path):
+    df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
+    assert df.count() == 0 and df.columns == ["raw_line", "source_file", "line_no"]
+    (tmp_path / "topics" / TOPIC / f"dt={DT}").mkdir(parents=True)  # exists, no files
+    assert io.read_landing(spark, str(tmp_path), TOPIC, DT).count() == 0
+
+
+def table_rows(spark, path):
+    df = io.read_table(spark, path)
+    return None if df is None else sorted(tuple(r) for r in df.collect())
+
+
+def test_write_partition_replace_and_read_back(spark, tmp_path):
+    path = str(tmp_path / "clean" / "pin")
+    assert io.read_table(spark, path) is None and io.list_partitions(path) == []
+    io.write_partition(spark.createDataFrame([(1, "a"), (2, "b")], "ind long, v string"), path, DT)
+    io.write_partition(spark.createDataFrame([(3, "c")], "ind long, v string"), path, "2024-01-03")
+    df = io.read_table(spark, path)
+    assert dict(df.dtypes)["dt"] == "string"
+    assert table_rows(spark, path) == [(1, "a", DT), (2, "b", DT), (3, "c", "2024-01-03")]
+    io.write_partition(spark.createDataFrame([(9, "z")], "ind long, v string"), path, DT)
+    assert table_rows(spark, path) == [(3, "c", "2024-01-03"), (9, "z", DT)]
+    assert io.list_partitions(path) == [DT, "2024-01-03"]
+    assert sorted(os.listdir(path)) == [f"dt={DT}", "dt=2024-01-03"]  # no staging or trash left
+
+
+def test_failed_write_leaves_old_partition_intact(spark, tmp_path):
+    path = str(tmp_path / "clean" / "geo")
+    good = spark.createDataFrame([(1, "a"), (2, "b")], "ind long, v string")
+    io.write_partition(good, path, DT)
+    before = table_rows(spark, path)
+    part = os.path.join(path, f"dt={DT}")
+    files_before = sorted(os.listdir(part))
+    bad = spark.range(100).select(
+        F.col("id").alias("ind"),
+        F.when(F.col("id") < 99, F.lit("ok")).otherwise(F.raise_error(F.lit("boom"))).alias("v"),
+    ).repartition(2)
+    with pytest.raises(Exception, match="boom"):
+        io.write_partition(bad, path, DT)
+    assert table_rows(spark, path) == before
+    assert sorted(os.listdir(part)) == files_before
+    assert os.listdir(path) == [f"dt={DT}"]
+    io.write_partition(good, path, DT)  # re-writing gives identical content
+    assert table_rows(spark, path) == before
+
+
+def test_write_table_whole_table(spark, tmp_path):
+    path = str(tmp_path / "insights" / "top_category_by_country")
+    io.write_table(spark.createDataFrame([("France", 2)], "country string, n long"), path)
+    io.write_table(spark.createDataFrame([("Spain", 3)], "country string, n long"), path)
+    assert table_rows(spark, path) == [("Spain", 3)]
+    bad = spark.range(3).select(F.raise_error(F.lit("boom")).cast("string").alias("country"))
+    with pytest.raises(Exception, match="boom"):
+        io.write_table(bad, path)
+    assert table_rows(spark, path) == [("Spain", 3)]
+    assert os.listdir(tmp_path / "insights") == ["top_category_by_country"]
