@@ -113,8 +113,8 @@ def _not_future(c: str) -> Callable[[], Column]:
 
 def _coordinates_bad() -> Column:
     xy = F.col("coordinates")
-    lat, lon = xy[0], xy[1]
-    return (
+    lat, lon = F.try_element_at(xy, F.lit(1)), F.try_element_at(xy, F.lit(2))
+    return xy.isNotNull() & (
         (F.size(xy) != 2)
         | lat.isNull()
         | lon.isNull()
