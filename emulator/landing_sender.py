@@ -20,7 +20,6 @@ is written once more after the new frontier, like the sink does.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,27 +30,18 @@ from pinterest_pipeline.ingest.landing import (
     LandingConflict,
     LandingStore,
     encode_lines,
+    landing_frontiers,
     open_landing,
 )
 
 from .model import Post, SendResult
 
 PARTITION = 0
-_NAME = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)\.json$")
 
 
 def landed_frontier(store: LandingStore, topic: str, partition: int = PARTITION) -> int:
-    """Next free offset of ``topic``/``partition``: start + lines of its highest-offset file."""
-    best: tuple[int, str] | None = None
-    for f in store.list(contract.landing_prefix(topic)):
-        m = _NAME.match(f.key.rsplit("/", 1)[-1])
-        if not m or m["topic"] != topic or int(m["partition"]) != partition:
-            continue
-        if best is None or int(m["offset"]) > best[0]:
-            best = (int(m["offset"]), f.key)
-    if best is None:
-        return 0
-    return best[0] + store.read(best[1]).count(b"\n")
+    """Next free offset of ``topic``/``partition`` in the landing."""
+    return landing_frontiers(store, topic).get(partition, 0)
 
 
 @dataclass

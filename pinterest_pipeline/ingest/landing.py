@@ -10,6 +10,7 @@ atomically, accepts a rewrite of identical bytes, and refuses anything else.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from typing import Iterable, Iterator
@@ -221,6 +222,23 @@ class S3Landing(LandingStore):
 def _check_state_key(key: str) -> None:
     if key.startswith("topics/") or not key or key.startswith("/"):
         raise ValueError(f"bookkeeping object {key!r} must live outside topics/")
+
+
+#: ``<topic>+<partition>+<start offset>.json`` (contract section 3).
+FILE_NAME = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)\.json$")
+
+
+def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
+    """Per Kafka partition of ``topic``: the next free offset (start + lines of its last file)."""
+    last: dict[int, tuple[int, str]] = {}
+    for f in store.list(f"topics/{topic}/"):
+        m = FILE_NAME.match(f.key.rsplit("/", 1)[-1])
+        if not m or m["topic"] != topic:
+            continue
+        p, off = int(m["partition"]), int(m["offset"])
+        if p not in last or off > last[p][0]:
+            last[p] = (off, f.key)
+    return {p: off + store.read(key).count(b"\n") for p, (off, key) in last.items()}
 
 
 def open_landing(uri: str) -> LandingStore:

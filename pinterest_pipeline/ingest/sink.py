@@ -63,7 +63,6 @@ import argparse
 import datetime as dt_mod
 import json
 import logging
-import re
 import signal
 import sys
 import threading
@@ -76,8 +75,8 @@ from pinterest_pipeline import contract, settings
 from pinterest_pipeline.ingest import topics as topics_mod
 from pinterest_pipeline.ingest.landing import (
     LandingConflict,
-    LandingStore,
     encode_lines,
+    landing_frontiers,
     open_landing,
 )
 
@@ -86,24 +85,10 @@ log = logging.getLogger("pinterest_pipeline.ingest.sink")
 STATE_KEY = "_sink/state.json"
 VERIFY_EVERY_S = 2.0
 PROGRESS_EVERY_S = 5.0
-_NAME = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)\.json$")
 
 
 def _utc_date(ms: int) -> str:
     return dt_mod.datetime.fromtimestamp(ms / 1000.0, tz=dt_mod.UTC).strftime("%Y-%m-%d")
-
-
-def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
-    """Per partition of ``topic``: start + line count of its highest-offset landing file."""
-    last: dict[int, tuple[int, str]] = {}
-    for f in store.list(contract.landing_prefix(topic)):
-        m = _NAME.match(f.key.rsplit("/", 1)[-1])
-        if not m or m["topic"] != topic:
-            continue
-        p, off = int(m["partition"]), int(m["offset"])
-        if p not in last or off > last[p][0]:
-            last[p] = (off, f.key)
-    return {p: off + store.read(key).count(b"\n") for p, (off, key) in last.items()}
 
 
 @dataclass
