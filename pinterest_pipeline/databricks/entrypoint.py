@@ -29,7 +29,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any, Sequence, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
 from dagster_pipes import (
     DAGSTER_PIPES_CONTEXT_ENV_VAR,
@@ -46,7 +47,6 @@ from dagster_pipes import (
     PipesParamsLoader,
     PipesUnityCatalogVolumesContextLoader,
     PipesUnityCatalogVolumesMessageWriter,
-    decode_param,
     open_dagster_pipes,
 )
 
@@ -93,17 +93,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--stage", required=True, choices=STAGES)
     parser.add_argument("--date", type=_date, help="landing date YYYY-MM-DD (clean stage)")
-    parser.add_argument("--kinds", type=_names(contract.KINDS, "record kind"),
-                        default=list(contract.KINDS), help="clean stage: comma-separated, default all")
-    parser.add_argument("--names", type=_names(contract.INSIGHTS, "insight table"),
-                        default=list(contract.INSIGHTS), help="insights stage: comma-separated, default all")
+    parser.add_argument(
+        "--kinds",
+        type=_names(contract.KINDS, "record kind"),
+        default=list(contract.KINDS),
+        help="clean stage: comma-separated, default all",
+    )
+    parser.add_argument(
+        "--names",
+        type=_names(contract.INSIGHTS, "insight table"),
+        default=list(contract.INSIGHTS),
+        help="insights stage: comma-separated, default all",
+    )
     # Locations: default from the environment (job clusters get them as spark_env_vars).
     parser.add_argument("--landing-uri", help="default: $PINTEREST_LANDING_URI")
     parser.add_argument("--warehouse-uri", help="default: $PINTEREST_WAREHOUSE_URI")
     parser.add_argument("--topic-prefix", help="default: $PINTEREST_TOPIC_PREFIX")
-    parser.add_argument("--table-format", choices=("parquet", "delta"),
-                        help="default: $PINTEREST_TABLE_FORMAT, else delta on Databricks or "
-                        "PINTEREST_DEPLOYMENT=prod, parquet elsewhere")
+    parser.add_argument(
+        "--table-format",
+        choices=("parquet", "delta"),
+        help="default: $PINTEREST_TABLE_FORMAT, else delta on Databricks or "
+        "PINTEREST_DEPLOYMENT=prod, parquet elsewhere",
+    )
     # Pipes bootstrap parameters, appended by dagster-databricks on an existing cluster.
     parser.add_argument("--dagster-pipes-context", help=argparse.SUPPRESS)
     parser.add_argument("--dagster-pipes-messages", help=argparse.SUPPRESS)
@@ -131,7 +142,11 @@ def locations(args: argparse.Namespace):
     table_format = (
         args.table_format
         or settings.get("PINTEREST_TABLE_FORMAT")
-        or ("delta" if on_databricks() or settings.get("PINTEREST_DEPLOYMENT") == "prod" else "parquet")
+        or (
+            "delta"
+            if on_databricks() or settings.get("PINTEREST_DEPLOYMENT") == "prod"
+            else "parquet"
+        )
     )
     return Locations(
         landing_uri=settings.resolve_uri(args.landing_uri or settings.landing_uri()),
@@ -160,10 +175,12 @@ def spark_session():
 def params_loader(args: argparse.Namespace) -> PipesParamsLoader:
     """Pipes parameters from ``--dagster-pipes-*`` (existing cluster) or the environment."""
     if args.dagster_pipes_context:
-        return PipesMappingParamsLoader({
-            DAGSTER_PIPES_CONTEXT_ENV_VAR: args.dagster_pipes_context,
-            DAGSTER_PIPES_MESSAGES_ENV_VAR: args.dagster_pipes_messages or "",
-        })
+        return PipesMappingParamsLoader(
+            {
+                DAGSTER_PIPES_CONTEXT_ENV_VAR: args.dagster_pipes_context,
+                DAGSTER_PIPES_MESSAGES_ENV_VAR: args.dagster_pipes_messages or "",
+            }
+        )
     return PipesEnvVarParamsLoader()
 
 
@@ -175,7 +192,9 @@ def pipes_io(loader: PipesParamsLoader) -> tuple[PipesContextLoader, PipesMessag
     """
     path = str(loader.load_messages_params().get("path") or "")
     if path.startswith("/Volumes/"):
-        return PipesUnityCatalogVolumesContextLoader(), PipesUnityCatalogVolumesMessageWriter(interval=1)
+        return PipesUnityCatalogVolumesContextLoader(), PipesUnityCatalogVolumesMessageWriter(
+            interval=1
+        )
     if on_databricks():
         return PipesDbfsContextLoader(), PipesDbfsMessageWriter(interval=1)
     return PipesDefaultContextLoader(), PipesDefaultMessageWriter()
@@ -200,7 +219,9 @@ def compute(spark, args: argparse.Namespace, loc, log=None) -> list:
     return stages.build_insights(spark, args.names, loc)
 
 
-def pipes_metadata(values: dict[str, Any], markdown=MARKDOWN_KEYS, paths=PATH_KEYS) -> dict[str, Any]:
+def pipes_metadata(
+    values: dict[str, Any], markdown=MARKDOWN_KEYS, paths=PATH_KEYS
+) -> dict[str, Any]:
     """Plain metadata as typed Pipes values, the same types ``defs/metadata`` gives locally."""
     out: dict[str, Any] = {}
     for key, value in values.items():
@@ -251,14 +272,18 @@ def summarize(results: Sequence, out: TextIO = sys.stdout) -> None:
     for result in results:
         meta = result.metadata
         if "rows_in" in meta:
-            line = (f"{meta['rows_in']} lines -> {meta['rows_out']} rows, {meta['quarantined']} "
-                    f"quarantined, {meta['duplicates_collapsed']} duplicates collapsed")
+            line = (
+                f"{meta['rows_in']} lines -> {meta['rows_out']} rows, {meta['quarantined']} "
+                f"quarantined, {meta['duplicates_collapsed']} duplicates collapsed"
+            )
         else:
             line = f"{meta.get('rows')} rows"
         checks = ", ".join(f"{o.name} {'ok' if o.passed else 'FAILED'}" for o in result.checks)
         print(f"{asset_key(result)}: {line} -> {meta.get('table')} [{checks}]", file=out)
     for key, outcome in failed_checks(results):
-        print(f"check {key}:{outcome.name} failed ({outcome.severity}): {outcome.metadata}", file=out)
+        print(
+            f"check {key}:{outcome.name} failed ({outcome.severity}): {outcome.metadata}", file=out
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -279,8 +304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             results = compute(spark, args, loc, log=pipes.log)
             report(pipes, results)
         return 0
-    print(f"{PROG}: stage {args.stage} ({loc.table_format}) landing={loc.landing_uri} "
-          f"warehouse={loc.warehouse_uri}", flush=True)
+    print(
+        f"{PROG}: stage {args.stage} ({loc.table_format}) landing={loc.landing_uri} "
+        f"warehouse={loc.warehouse_uri}",
+        flush=True,
+    )
     results = compute(spark, args, loc)
     summarize(results)
     if any(o.blocking for _, o in failed_checks(results)):

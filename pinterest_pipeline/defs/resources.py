@@ -14,7 +14,8 @@ shows where each value came from.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterator, Protocol, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Protocol
 
 import dagster as dg
 from pyspark.sql import SparkSession

@@ -21,14 +21,12 @@ import io
 import json
 import os
 import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from contextlib import contextmanager
-
-from databricks.sdk.errors import NotFound
-from databricks.sdk.service import jobs
 from dagster_pipes import (
     DAGSTER_PIPES_CONTEXT_ENV_VAR,
     DAGSTER_PIPES_MESSAGES_ENV_VAR,
@@ -38,6 +36,8 @@ from dagster_pipes import (
     PipesContextLoader,
     PipesMappingParamsLoader,
 )
+from databricks.sdk.errors import NotFound
+from databricks.sdk.service import jobs
 
 
 class FakeFileStore:
@@ -61,8 +61,18 @@ class FakeApiClient:
         self.store = store
         self.calls: list[tuple[str, str]] = []
 
-    def do(self, method: str, path: str, query=None, body=None, headers=None, raw=False,
-           data=None, response_headers=None, **_: Any):
+    def do(
+        self,
+        method: str,
+        path: str,
+        query=None,
+        body=None,
+        headers=None,
+        raw=False,
+        data=None,
+        response_headers=None,
+        **_: Any,
+    ):
         self.calls.append((method, path))
         query, body = query or {}, body or {}
         if path.startswith("/api/2.0/dbfs/"):
@@ -88,14 +98,21 @@ class FakeApiClient:
         if op == "get-status":
             if not target.exists():
                 self._missing(args["path"])
-            return {"path": args["path"], "is_dir": target.is_dir(), "file_size": 0,
-                    "modification_time": int(target.stat().st_mtime * 1000)}
+            return {
+                "path": args["path"],
+                "is_dir": target.is_dir(),
+                "file_size": 0,
+                "modification_time": int(target.stat().st_mtime * 1000),
+            }
         if op == "read":
             if not target.is_file():
                 self._missing(args["path"])
             data = target.read_bytes()
-            offset, length = int(args.get("offset", 0)), int(args.get("length", len(data)) or len(data))
-            chunk = data[offset:offset + length]
+            offset, length = (
+                int(args.get("offset", 0)),
+                int(args.get("length", len(data)) or len(data)),
+            )
+            chunk = data[offset : offset + length]
             return {"bytes_read": len(chunk), "data": base64.b64encode(chunk).decode()}
         if op == "delete":
             if target.is_dir():
@@ -115,8 +132,12 @@ class FakeApiClient:
             if not target.is_file():
                 self._missing(path)
             data = target.read_bytes()
-            return {"contents": io.BytesIO(data), "content-length": str(len(data)),
-                    "content-type": "application/octet-stream", "last-modified": ""}
+            return {
+                "contents": io.BytesIO(data),
+                "content-length": str(len(data)),
+                "content-type": "application/octet-stream",
+                "last-modified": "",
+            }
         if method == "DELETE":
             target.unlink()
             return {}
@@ -130,10 +151,16 @@ class FakeApiClient:
         if method == "GET":
             if not target.is_dir():
                 self._missing(path)
-            return {"contents": [
-                {"name": p.name, "path": f"{path.rstrip('/')}/{p.name}", "is_directory": p.is_dir()}
-                for p in sorted(target.iterdir())
-            ]}
+            return {
+                "contents": [
+                    {
+                        "name": p.name,
+                        "path": f"{path.rstrip('/')}/{p.name}",
+                        "is_directory": p.is_dir(),
+                    }
+                    for p in sorted(target.iterdir())
+                ]
+            }
         if method == "DELETE":
             target.rmdir()
             return {}
@@ -209,13 +236,17 @@ class FakeWorkspaceClient:
         args = entrypoint.parse_args(parameters)  # the payload must parse for the real CLI
         self.cluster_args.append(args)
         if args.dagster_pipes_context:  # existing cluster: CLI parameters
-            mapping = {DAGSTER_PIPES_CONTEXT_ENV_VAR: args.dagster_pipes_context,
-                       DAGSTER_PIPES_MESSAGES_ENV_VAR: args.dagster_pipes_messages}
+            mapping = {
+                DAGSTER_PIPES_CONTEXT_ENV_VAR: args.dagster_pipes_context,
+                DAGSTER_PIPES_MESSAGES_ENV_VAR: args.dagster_pipes_messages,
+            }
         else:  # job cluster: environment variables
             mapping = spec["new_cluster"]["spark_env_vars"]
         loader = PipesMappingParamsLoader(mapping)
         assert loader.is_dagster_pipes_process()
-        pipes = PipesContext(loader, _StoreContextLoader(self.store), _StoreMessageWriter(self.store))
+        pipes = PipesContext(
+            loader, _StoreContextLoader(self.store), _StoreMessageWriter(self.store)
+        )
         with pipes:
             entrypoint.report(pipes, self.results_for(args))
 

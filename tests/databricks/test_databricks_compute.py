@@ -51,16 +51,35 @@ def canned_results(args) -> list[StageResult]:
         return [
             StageResult(
                 ("clean", kind),
-                {"topic": f"0a1b2c3d.{kind}", "dt": args.date, "rows_in": 12, "rows_out": 10,
-                 "quarantined": 1, "duplicates_collapsed": 1, "conflicts": 0,
-                 "table": f"s3://pinterest-bucket/warehouse/clean/{kind}/dt={args.date}",
-                 "quarantine_table": f"s3://pinterest-bucket/warehouse/quarantine/{kind}/dt={args.date}",
-                 "seconds": 1.5, "preview": "| ind |\n|---|\n| 1 |",
-                 "quarantine_reasons": {"not_json": 1}},
-                [CheckOutcome(s.name, s.name != "known_categories", s.severity, s.blocking,
-                              s.description, {"failures": [] if s.name != "known_categories"
-                                              else [{"category": "gardening"}]})
-                 for s in CLEAN_CHECKS[kind]],
+                {
+                    "topic": f"0a1b2c3d.{kind}",
+                    "dt": args.date,
+                    "rows_in": 12,
+                    "rows_out": 10,
+                    "quarantined": 1,
+                    "duplicates_collapsed": 1,
+                    "conflicts": 0,
+                    "table": f"s3://pinterest-bucket/warehouse/clean/{kind}/dt={args.date}",
+                    "quarantine_table": f"s3://pinterest-bucket/warehouse/quarantine/{kind}/dt={args.date}",
+                    "seconds": 1.5,
+                    "preview": "| ind |\n|---|\n| 1 |",
+                    "quarantine_reasons": {"not_json": 1},
+                },
+                [
+                    CheckOutcome(
+                        s.name,
+                        s.name != "known_categories",
+                        s.severity,
+                        s.blocking,
+                        s.description,
+                        {
+                            "failures": []
+                            if s.name != "known_categories"
+                            else [{"category": "gardening"}]
+                        },
+                    )
+                    for s in CLEAN_CHECKS[kind]
+                ],
                 partition=args.date,
             )
             for kind in args.kinds
@@ -68,10 +87,22 @@ def canned_results(args) -> list[StageResult]:
     return [
         StageResult(
             ("insights", name),
-            {"rows": 3, "table": f"s3://pinterest-bucket/warehouse/insights/{name}",
-             "seconds": 0.7, "preview": "| a |\n|---|\n| 1 |"},
-            [CheckOutcome(INSIGHT_CHECK.name, True, INSIGHT_CHECK.severity, INSIGHT_CHECK.blocking,
-                          INSIGHT_CHECK.description, {"rows": 3})],
+            {
+                "rows": 3,
+                "table": f"s3://pinterest-bucket/warehouse/insights/{name}",
+                "seconds": 0.7,
+                "preview": "| a |\n|---|\n| 1 |",
+            },
+            [
+                CheckOutcome(
+                    INSIGHT_CHECK.name,
+                    True,
+                    INSIGHT_CHECK.severity,
+                    INSIGHT_CHECK.blocking,
+                    INSIGHT_CHECK.description,
+                    {"rows": 3},
+                )
+            ],
         )
         for name in args.names
     ]
@@ -82,7 +113,11 @@ def workspace(tmp_path, monkeypatch):
     """Prod settings and the fake workspace in place of ``databricks.sdk.WorkspaceClient``."""
     for key, value in PROD_ENV.items():
         monkeypatch.setenv(key, value)
-    for key in ("DATABRICKS_CLUSTER_ID", "PINTEREST_DATABRICKS_PIPES_VOLUME", "PINTEREST_TABLE_FORMAT"):
+    for key in (
+        "DATABRICKS_CLUSTER_ID",
+        "PINTEREST_DATABRICKS_PIPES_VOLUME",
+        "PINTEREST_TABLE_FORMAT",
+    ):
         monkeypatch.delenv(key, raising=False)
     fake = FakeWorkspaceClient(tmp_path / "workspace", canned_results)
     import databricks.sdk
@@ -98,7 +133,9 @@ def pipes_params(encoded: str) -> dict:
 def materialize_clean(kinds, resources=None):
     selection = [CLEAN_KEYS[k] for k in kinds]
     return dg.materialize(
-        [clean_tables], resources=resources or build_resources("prod"), partition_key=DT,
+        [clean_tables],
+        resources=resources or build_resources("prod"),
+        partition_key=DT,
         selection=selection,
     )
 
@@ -130,27 +167,40 @@ def test_clean_subset_is_one_run_with_the_exact_job_cluster_payload(workspace):
         },
     }
     # Pipes: context and messages in DBFS temp folders the client created (and removed).
-    assert context_params["path"].startswith("/tmp/") and context_params["path"].endswith("/context.json")
+    assert context_params["path"].startswith("/tmp/") and context_params["path"].endswith(
+        "/context.json"
+    )
     assert messages_params["path"].startswith("/tmp/")
     assert not workspace.store.exists(messages_params["path"]), "temp folder cleaned up"
     # No credential travels in the payload.
-    assert PROD_ENV["DATABRICKS_TOKEN"] not in json.dumps(submission.task) + json.dumps(submission.kwargs)
+    assert PROD_ENV["DATABRICKS_TOKEN"] not in json.dumps(submission.task) + json.dumps(
+        submission.kwargs
+    )
 
     # The job's reports came back as the multi-asset's events.
-    mats = {tuple(e.asset_key.path): e.materialization.metadata
-            for e in result.get_asset_materialization_events()}
+    mats = {
+        tuple(e.asset_key.path): e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+    }
     assert set(mats) == {("clean", "pin"), ("clean", "geo")}
     meta = mats[("clean", "pin")]
     assert meta["preview"] == dg.MetadataValue.md("| ind |\n|---|\n| 1 |")
-    assert meta["table"] == dg.MetadataValue.path(f"s3://pinterest-bucket/warehouse/clean/pin/dt={DT}")
+    assert meta["table"] == dg.MetadataValue.path(
+        f"s3://pinterest-bucket/warehouse/clean/pin/dt={DT}"
+    )
     assert meta["quarantine_reasons"] == dg.MetadataValue.json({"not_json": 1})
     assert meta["rows_in"] == dg.MetadataValue.int(12)
     assert meta["seconds"] == dg.MetadataValue.float(1.5)
     assert meta["topic"] == dg.MetadataValue.text("0a1b2c3d.pin")
     assert meta["Databricks Job Run ID"] == dg.MetadataValue.text("1")
-    assert all(m.partition == DT for m in (e.materialization for e in result.get_asset_materialization_events()))
+    assert all(
+        m.partition == DT
+        for m in (e.materialization for e in result.get_asset_materialization_events())
+    )
 
-    checks = {(tuple(c.asset_key.path), c.check_name): c for c in result.get_asset_check_evaluations()}
+    checks = {
+        (tuple(c.asset_key.path), c.check_name): c for c in result.get_asset_check_evaluations()
+    }
     expected = {(("clean", k), s.name) for k in ("pin", "geo") for s in CLEAN_CHECKS[k]}
     assert set(checks) == expected
     warn = checks[(("clean", "pin"), "known_categories")]
@@ -162,7 +212,8 @@ def test_clean_subset_is_one_run_with_the_exact_job_cluster_payload(workspace):
 def test_insights_subset_is_one_run_with_only_the_selected_names(workspace):
     names = ["top_category_by_country", "users_joined_by_year", "median_followers_by_age_group"]
     result = dg.materialize(
-        [insight_tables], resources=build_resources("prod"),
+        [insight_tables],
+        resources=build_resources("prod"),
         selection=[INSIGHT_KEYS[n] for n in names],
     )
     assert result.success
@@ -171,10 +222,18 @@ def test_insights_subset_is_one_run_with_only_the_selected_names(workspace):
     assert submission.kwargs == {"run_name": "pinterest-pipeline insights"}
     task = submission.task
     ordered = [n for n in contract.INSIGHTS if n in names]  # the asset passes contract order
-    assert task["python_wheel_task"]["parameters"] == ["--stage", "insights", "--names", ",".join(ordered)]
+    assert task["python_wheel_task"]["parameters"] == [
+        "--stage",
+        "insights",
+        "--names",
+        ",".join(ordered),
+    ]
     assert task["libraries"] == [{"whl": WHEEL}]
     assert set(task["new_cluster"]["spark_env_vars"]) == {
-        *LOCATION_ENV, "PINTEREST_DEPLOYMENT", "DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES"
+        *LOCATION_ENV,
+        "PINTEREST_DEPLOYMENT",
+        "DAGSTER_PIPES_CONTEXT",
+        "DAGSTER_PIPES_MESSAGES",
     }
     mats = [tuple(e.asset_key.path) for e in result.get_asset_materialization_events()]
     assert mats == [("insights", n) for n in ordered]
@@ -192,7 +251,9 @@ def test_existing_cluster_gets_locations_and_pipes_as_parameters(workspace, monk
     task = submission.task
     params = task["python_wheel_task"]["parameters"]
     pipes_args = params[-4:]
-    assert pipes_args[0] == "--dagster-pipes-context" and pipes_args[2] == "--dagster-pipes-messages"
+    assert (
+        pipes_args[0] == "--dagster-pipes-context" and pipes_args[2] == "--dagster-pipes-messages"
+    )
     assert task == {
         "task_key": "pinterest_clean",
         "existing_cluster_id": "0102-030405-abcdefgh",
@@ -200,18 +261,34 @@ def test_existing_cluster_gets_locations_and_pipes_as_parameters(workspace, monk
             "package_name": "pinterest_pipeline",
             "entry_point": "pinterest-pipeline-databricks",
             "parameters": [
-                "--stage", "clean", "--date", DT, "--kinds", "user",
-                "--landing-uri", "s3://pinterest-bucket/landing",
-                "--warehouse-uri", "s3://pinterest-bucket/warehouse",
-                "--topic-prefix", "0a1b2c3d", "--table-format", "delta",
+                "--stage",
+                "clean",
+                "--date",
+                DT,
+                "--kinds",
+                "user",
+                "--landing-uri",
+                "s3://pinterest-bucket/landing",
+                "--warehouse-uri",
+                "s3://pinterest-bucket/warehouse",
+                "--topic-prefix",
+                "0a1b2c3d",
+                "--table-format",
+                "delta",
                 *pipes_args,
             ],
         },
         "libraries": [{"whl": WHEEL}],
     }
     (args,) = workspace.cluster_args
-    assert (args.kinds, args.landing_uri, args.table_format) == (["user"], "s3://pinterest-bucket/landing", "delta")
-    assert [tuple(e.asset_key.path) for e in result.get_asset_materialization_events()] == [("clean", "user")]
+    assert (args.kinds, args.landing_uri, args.table_format) == (
+        ["user"],
+        "s3://pinterest-bucket/landing",
+        "delta",
+    )
+    assert [tuple(e.asset_key.path) for e in result.get_asset_materialization_events()] == [
+        ("clean", "user")
+    ]
 
 
 def test_unity_catalog_volume_carries_context_and_messages(workspace, monkeypatch):
@@ -233,8 +310,10 @@ def test_single_node_cluster_when_no_workers(workspace, monkeypatch):
     assert materialize_clean(["pin"]).success
     cluster = workspace.jobs.submissions[0].task["new_cluster"]
     assert cluster["num_workers"] == 0
-    assert cluster["spark_conf"] == {"spark.databricks.cluster.profile": "singleNode",
-                                     "spark.master": "local[*]"}
+    assert cluster["spark_conf"] == {
+        "spark.databricks.cluster.profile": "singleNode",
+        "spark.master": "local[*]",
+    }
     assert cluster["custom_tags"] == {"ResourceClass": "SingleNode"}
 
 
