@@ -82,7 +82,7 @@ def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> 
     try:
         # wholetext must be passed to text(): its default (False) overrides option().
         files = spark.read.option("pathGlobFilter", "*.json").text(folder, wholetext=True)
-        files.columns  # forces analysis (lazy under Spark Connect)
+        _ = files.columns  # forces analysis (lazy under Spark Connect)
     except AnalysisException as exc:
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
             return empty

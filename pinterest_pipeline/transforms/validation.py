@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
-from typing import Any, Callable
+from typing import Any
 
 import pandera.pyspark as pa
 from pandera.config import ValidationDepth, config_context

@@ -186,7 +186,7 @@ def test_timestamp_is_utc_whatever_the_session_zone(spark):
         epoch = result.clean.selectExpr("unix_timestamp(timestamp) AS s").first().s
     finally:
         spark.conf.set("spark.sql.session.timeZone", "UTC")
-    assert epoch == int(dt.datetime(2019, 5, 27, 2, 7, 21, tzinfo=dt.timezone.utc).timestamp())
+    assert epoch == int(dt.datetime(2019, 5, 27, 2, 7, 21, tzinfo=dt.UTC).timestamp())
 
 
 # --- user ------------------------------------------------------------------------------

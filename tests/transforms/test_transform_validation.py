@@ -15,9 +15,9 @@ T0 = dt.datetime(2019, 5, 27, 2, 7, 21)
 
 
 def pin_row(ind, **kw):
-    row = dict(ind=ind, unique_id="u", title="t", description="d", follower_count=10,
-               poster_name="p", tag_list="a", is_image_or_video="image", image_src="s",
-               save_location="/data/art", category="art")
+    row = {"ind": ind, "unique_id": "u", "title": "t", "description": "d", "follower_count": 10,
+               "poster_name": "p", "tag_list": "a", "is_image_or_video": "image", "image_src": "s",
+               "save_location": "/data/art", "category": "art"}
     row.update(kw)
     return tuple(row[c] for c, _ in contract.CLEAN_COLUMNS["pin"])
 
