@@ -86,6 +86,7 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     io.write_partition(
         result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
     )
+    result.release()
     written = read_partition(spark, clean_table, dt, loc.table_format)
     checks = run_clean_checks(kind, written)
     stats = result.stats

@@ -81,6 +81,12 @@ class CleanResult:
     clean: DataFrame
     quarantine: DataFrame
     stats: dict
+    checked: DataFrame | None = None  # the persisted per-line result both outputs read
+
+    def release(self) -> None:
+        """Drop the cached per-line result once ``clean`` and ``quarantine`` are written."""
+        if self.checked is not None:
+            self.checked.unpersist()
 
 
 # --- JSON access ------------------------------------------------------------------
@@ -298,12 +304,14 @@ def clean(kind: str, raw: DataFrame, dt: str) -> CleanResult:
 
     ``clean`` has exactly ``contract.CLEAN_COLUMNS[kind]`` (no ``dt``),
     ``quarantine`` exactly ``contract.QUARANTINE_COLUMNS``. The stats are
-    computed here with one Spark job; ``clean`` and ``quarantine`` stay lazy
-    (persist ``raw`` first to avoid re-reading the landing files for each).
+    computed here with one Spark job, which also caches the parsed lines that
+    ``clean`` and ``quarantine`` (lazy) read; call ``release()`` after writing them.
     """
     if kind not in _KINDS:
         raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(_KINDS)}")
-    checked = _checked(kind, raw)
+    # Parsing and the rules are the expensive part: compute them once for the
+    # stats, the clean rows and the quarantine (released by CleanResult.release).
+    checked = _checked(kind, raw).persist()
     latest = Window.partitionBy(contract.CLEAN_KEY).orderBy(
         F.col("source_file").desc(), F.col("line_no").desc()
     )
@@ -319,4 +327,4 @@ def clean(kind: str, raw: DataFrame, dt: str) -> CleanResult:
             for c, t in contract.QUARANTINE_COLUMNS
         ]
     )
-    return CleanResult(clean=clean_df, quarantine=quarantine, stats=_stats(checked))
+    return CleanResult(clean_df, quarantine, _stats(checked), checked)
