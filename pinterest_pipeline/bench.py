@@ -1,6 +1,7 @@
-"""``pinterest-pipeline bench pipeline``: how long ``run --all`` takes, and how much is JVM start-up.
+"""``pinterest-pipeline bench pipeline|ingest``: benchmarks that print numbers.
 
-Emulates N synthetic posts into a fresh landing under a scratch folder, then
+``ingest`` runs :mod:`pinterest_pipeline.ingest.bench` (broker raw produce,
+Kafka direct, REST proxy, sink). ``pipeline`` emulates N synthetic posts into a fresh landing under a scratch folder, then
 times, in one process: the SparkSession start (JVM start-up), and ``run --all``
 (clean every landed date through Dagster + the nine insights). Prints numbers;
 asserts nothing.
@@ -16,8 +17,13 @@ import time
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["pipeline"], help="pipeline: emulate + run --all timings")
-    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument(
+        "what",
+        choices=["pipeline", "ingest"],
+        help="pipeline: emulate + run --all timings; ingest: streaming throughput",
+    )
+    parser.add_argument("--posts", type=int, default=None,
+                        help="posts (default 100,000 for pipeline, 20,000 for ingest)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
 
@@ -61,4 +67,9 @@ def bench_pipeline(posts: int, seed: int, keep: bool) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    return bench_pipeline(args.posts, args.seed, args.keep)
+    if args.what == "ingest":
+        from pinterest_pipeline.ingest import bench as ingest_bench
+
+        ingest_bench.run(posts=args.posts or 20_000)
+        return 0
+    return bench_pipeline(args.posts or 100_000, args.seed, args.keep)
