@@ -15,7 +15,7 @@ import pytest
 from pinterest_pipeline import contract
 from tests import reference
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "aicore_sample"
+from tests.sample import SAMPLE_DIR as SAMPLE
 CLI = str(Path(sys.executable).parent / "pinterest-pipeline")
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from pinterest_pipeline import contract
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "aicore_sample"
+from tests.sample import SAMPLE_DIR as SAMPLE  # noqa: E402
 PREFIX = "pinterest"
 #: landing date -> (first line, last line) of the sample, split in files of this many lines
 DATES = {"2024-01-02": (0, 1100), "2024-01-03": (1100, 1899)}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from pinterest_pipeline import contract
 
 #: The real sample lives in the shared folder beside the repository.
-SAMPLE = Path(os.environ.get("PINTEREST_SAMPLE_DIR", Path(__file__).resolve().parents[3] / "shared" / "data" / "aicore_sample"))
+from tests.sample import SAMPLE_DIR as SAMPLE  # noqa: E402
 
 JSON_TYPES = {
     "pin": {"index": int, "downloaded": int},  # every other pin field is a string

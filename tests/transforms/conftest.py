@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "aicore_sample"
+from tests.sample import SAMPLE_DIR  # noqa: E402
 SAMPLE_DIR = Path(os.environ.get("PINTEREST_SAMPLE_DIR", SAMPLE_DIR)).resolve()
 
 
