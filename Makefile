@@ -5,11 +5,11 @@ VENV := .venv
 PIPELINE := $(VENV)/bin/pinterest-pipeline
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: setup demo test test-fast dev bench clean-data
+.PHONY: setup demo test test-fast dev wheel clean-data
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
-	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV sync --frozen --python $(PYTHON)
+	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV sync --frozen --all-extras --python $(PYTHON)
 	@touch $@
 
 setup: $(VENV)/.synced  ## create .venv from uv.lock
@@ -30,3 +30,6 @@ dev: setup  ## the Dagster UI on http://127.0.0.1:3000
 
 clean-data:  ## remove ./data (landing, warehouse, Dagster runs, stack logs)
 	rm -rf data
+
+wheel: setup  ## build dist/pinterest_pipeline-*.whl for a Databricks cluster
+	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV build --wheel -o dist

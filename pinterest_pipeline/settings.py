@@ -32,7 +32,7 @@ SETTINGS: dict[str, Setting] = {
         # Credentials are not settings: the Databricks SDK reads DATABRICKS_HOST and
         # DATABRICKS_TOKEN (or a ~/.databrickscfg profile, OAuth, ...) itself.
         Setting("DATABRICKS_CLUSTER_ID", "", "run on this existing cluster; empty: a new job cluster per run"),
-        Setting("PINTEREST_DATABRICKS_SPARK_VERSION", "15.4.x-scala2.12",
+        Setting("PINTEREST_DATABRICKS_SPARK_VERSION", "17.3.x-scala2.13",
                 "runtime of the job cluster (needs Python 3.11: DBR 15.x)"),
         Setting("PINTEREST_DATABRICKS_NODE_TYPE", "i3.xlarge", "node type of the job cluster"),
         Setting("PINTEREST_DATABRICKS_WORKERS", "1", "workers of the job cluster; 0: single node"),

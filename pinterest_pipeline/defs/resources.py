@@ -167,7 +167,7 @@ class DatabricksCompute(PipesCompute):
 
     wheel: str
     cluster_id: str = ""
-    spark_version: str = "15.4.x-scala2.12"
+    spark_version: str = "17.3.x-scala2.13"
     node_type: str = "i3.xlarge"
     num_workers: int = 1
     pipes_volume: str = ""

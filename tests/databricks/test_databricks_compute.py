@@ -30,7 +30,7 @@ PROD_ENV = {
     "PINTEREST_WAREHOUSE_URI": "s3://pinterest-bucket/warehouse",
     "PINTEREST_TOPIC_PREFIX": "0a1b2c3d",
     "PINTEREST_DATABRICKS_WHEEL": WHEEL,
-    "PINTEREST_DATABRICKS_SPARK_VERSION": "15.4.x-scala2.12",
+    "PINTEREST_DATABRICKS_SPARK_VERSION": "17.3.x-scala2.13",
     "PINTEREST_DATABRICKS_NODE_TYPE": "m5d.large",
     "PINTEREST_DATABRICKS_WORKERS": "2",
     "PINTEREST_DATABRICKS_POLL_SECONDS": "1",
@@ -160,7 +160,7 @@ def test_clean_subset_is_one_run_with_the_exact_job_cluster_payload(workspace):
         },
         "libraries": [{"whl": WHEEL}],
         "new_cluster": {
-            "spark_version": "15.4.x-scala2.12",
+            "spark_version": "17.3.x-scala2.13",
             "node_type_id": "m5d.large",
             "num_workers": 2,
             "spark_env_vars": {**LOCATION_ENV, "PINTEREST_DEPLOYMENT": "prod"},
