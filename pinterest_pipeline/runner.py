@@ -29,10 +29,6 @@ def prepare_dagster_home() -> str:
     return home
 
 
-#: Dagster's console log level for CLI runs (the instance keeps every event anyway).
-CONSOLE_LOG_LEVEL = os.environ.get("PINTEREST_LOG_LEVEL", "WARNING")
-
-
 @dataclass
 class RunOutcome:
     ok: bool = True
@@ -111,7 +107,7 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
             instance=instance,
             partition_key=partition_key,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": CONSOLE_LOG_LEVEL}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": settings.get("PINTEREST_LOG_LEVEL")}}}},
         )
     outcome.run_ids.append(result.run_id)
     _summarize(result, out)

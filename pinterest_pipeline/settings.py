@@ -33,7 +33,7 @@ SETTINGS: dict[str, Setting] = {
         # DATABRICKS_TOKEN (or a ~/.databrickscfg profile, OAuth, ...) itself.
         Setting("DATABRICKS_CLUSTER_ID", "", "run on this existing cluster; empty: a new job cluster per run"),
         Setting("PINTEREST_DATABRICKS_SPARK_VERSION", "17.3.x-scala2.13",
-                "runtime of the job cluster (needs Python 3.11: DBR 15.x)"),
+                "runtime of the job cluster (Spark 4, Python 3.11/3.12: DBR 17.x)"),
         Setting("PINTEREST_DATABRICKS_NODE_TYPE", "i3.xlarge", "node type of the job cluster"),
         Setting("PINTEREST_DATABRICKS_WORKERS", "1", "workers of the job cluster; 0: single node"),
         Setting("PINTEREST_DATABRICKS_WHEEL", "",
@@ -45,6 +45,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("KAFKA_BOOTSTRAP_SERVERS", "", "use this Kafka instead of the embedded broker"),
         Setting("PINTEREST_STACK_DIR", "./data/stack", "logs and pid files of the local stack"),
         Setting("DAGSTER_HOME", "./data/dagster", "Dagster instance (runs, events, schedules)"),
+        Setting("PINTEREST_LOG_LEVEL", "WARNING", "Dagster console log level of CLI runs"),
         # local streaming stack (pinterest_pipeline/ingest/)
         Setting("PINTEREST_BROKER_PORT", "9092", "port of the embedded Tansu broker (127.0.0.1)"),
         Setting("PINTEREST_PROXY_PORT", "8082", "port of the REST proxy (127.0.0.1)"),
