@@ -51,6 +51,7 @@ from dagster_pipes import (
 )
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.cli import valid_date
 
 PROG = "pinterest-pipeline-databricks"
 STAGES = ("clean", "insights")
@@ -76,15 +77,6 @@ def _names(allowed: Sequence[str], what: str):
     return parse
 
 
-def _date(text: str) -> str:
-    from datetime import datetime
-
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -92,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(a Databricks cluster, Spark Connect or local Spark).",
     )
     parser.add_argument("--stage", required=True, choices=STAGES)
-    parser.add_argument("--date", type=_date, help="landing date YYYY-MM-DD (clean stage)")
+    parser.add_argument("--date", type=valid_date, help="landing date YYYY-MM-DD (clean stage)")
     parser.add_argument(
         "--kinds",
         type=_names(contract.KINDS, "record kind"),

@@ -72,6 +72,21 @@ class LandingStore:
         return f"{self.uri}/{key}"
 
 
+def _durable_temp(directory: str, data: bytes) -> str:
+    """``data`` in a hidden, fsynced temporary file of ``directory``; returns its path."""
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return tmp
+
+
 class LocalLanding(LandingStore):
     def __init__(self, root: str):
         self.root = resolve_uri(root)
@@ -88,13 +103,8 @@ class LocalLanding(LandingStore):
                     return False
             raise LandingConflict(f"{path} exists with different content; refusing to replace it")
         directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        tmp = _durable_temp(directory, data)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             # link() fails if the target appeared meanwhile: no silent replacement.
             try:
                 os.link(tmp, path)
@@ -123,14 +133,8 @@ class LocalLanding(LandingStore):
     def put_state(self, key: str, data: bytes) -> None:
         _check_state_key(key)
         path = self._path(key)
-        directory = os.path.dirname(path)
-        os.makedirs(directory, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
+        tmp = _durable_temp(os.path.dirname(path), data)
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
