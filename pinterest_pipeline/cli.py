@@ -154,14 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulator_run.add_arguments(emulate)
     emulate.set_defaults(func=cmd_emulate)
 
-    try:
-        from pinterest_pipeline.ingest import stack
-    except ImportError:  # pragma: no cover - the stack is optional for the batch path
-        stack = None
-    if stack is not None:
-        stack_p = sub.add_parser("stack", help="local broker, REST proxy and S3 sink: up|down|status")
-        stack.add_arguments(stack_p)
-        stack_p.set_defaults(func=cmd_stack)
+    from pinterest_pipeline.ingest import stack
+
+    stack_p = sub.add_parser("stack", help="local broker, REST proxy and S3 sink: up|down|status")
+    stack.add_arguments(stack_p)
+    stack_p.set_defaults(func=cmd_stack)
     from pinterest_pipeline import bench
 
     bench_p = sub.add_parser("bench", help="benchmarks that print numbers")

@@ -144,6 +144,16 @@ def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
             f"for topic prefix {settings.topic_prefix()!r}; run `pinterest-pipeline emulate` first"
         )
         return outcome
+    if dates is not None:
+        missing = sorted(set(plan.dates) - set(landed_dates()))
+        if missing:
+            outcome.ok = False
+            outcome.problems.append(
+                f"nothing has landed for dt={', '.join(missing)} in "
+                f"{settings.resolve_uri(settings.landing_uri())} (topic prefix "
+                f"{settings.topic_prefix()!r}); landed dates: {', '.join(landed_dates()) or 'none'}"
+            )
+            return outcome
     if dates is not None and len(plan.dates) == 1:
         _execute("nightly", plan.dates[0], outcome, out)
         return outcome

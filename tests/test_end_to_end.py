@@ -96,3 +96,18 @@ def test_date_before_start_is_reported_not_skipped(pipeline_env, tmp_path):
     proc = cli(env, "run", "--all", check=False)
     assert proc.returncode != 0
     assert "PINTEREST_START_DATE" in proc.stderr
+
+
+def test_run_one_date_cleans_it_and_rebuilds_insights(pipeline_env):
+    root, env = pipeline_env
+    dates = sorted(p.name[3:] for p in (root / "landing" / "topics" / "pinterest.pin").iterdir())
+    proc = cli(env, "run", "--date", dates[-1])
+    assert f"run nightly dt={dates[-1]}" in proc.stdout
+    assert "insights/top_category_by_country" in proc.stdout
+
+
+def test_date_with_nothing_landed_is_a_clear_error(pipeline_env, tmp_path):
+    root, env = pipeline_env
+    proc = cli(env, "run", "--date", "2024-05-05", check=False)
+    assert proc.returncode == 1
+    assert "nothing has landed for dt=2024-05-05" in proc.stderr
