@@ -6,12 +6,9 @@ integration-marked test, like the Airflow venv of test_mwaa_dag.py.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.infra.venvs import cached_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "cloudformation" / "pinterest-pipeline.yaml"
@@ -260,36 +259,7 @@ def test_no_wildcard_admin_permissions(template):
 @pytest.fixture(scope="session")
 def cfn_lint() -> str:
     key = hashlib.sha256(f"{CFN_LINT} {sys.version_info[:2]}".encode()).hexdigest()[:16]
-    venv = Path(
-        os.environ.get("PINTEREST_CFN_LINT_VENV")
-        or Path.home() / ".cache" / "pinterest-pipeline" / f"cfn-lint-venv-{key}"
-    )
-    marker = venv / ".complete"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(str(venv) + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not marker.exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-            env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
-            for cmd in (
-                [uv, "venv", "--quiet", "--python", sys.executable, str(venv)],
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--python",
-                    str(venv / "bin" / "python"),
-                    CFN_LINT,
-                ],
-            ):
-                done = subprocess.run(
-                    cmd, env=env, capture_output=True, check=False, text=True, timeout=600
-                )
-                if done.returncode != 0:
-                    pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
-            marker.write_text(CFN_LINT)
+    venv, _ = cached_venv("cfn-lint-venv", key, sys.executable, [CFN_LINT], "PINTEREST_CFN_LINT_VENV", 600)
     return str(venv / "bin" / "cfn-lint")
 
 

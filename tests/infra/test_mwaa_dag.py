@@ -14,19 +14,18 @@ about 4 s; reusing the cached venv costs nothing.
 
 from __future__ import annotations
 
-import fcntl
 import glob
 import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.infra.venvs import cached_venv
 
 ROOT = Path(__file__).resolve().parents[2]
 MWAA = ROOT / "infra" / "mwaa"
@@ -137,63 +136,15 @@ def _mwaa_python() -> tuple[str, str]:
     return sys.executable, "{}.{}".format(*sys.version_info[:2])
 
 
-def _uv() -> str:
-    found = shutil.which("uv") or next(
-        (
-            p
-            for p in (
-                os.path.expanduser("~/.local/bin/uv"),
-                str(Path(sys.executable).with_name("uv")),
-            )
-            if os.access(p, os.X_OK)
-        ),
-        None,
-    )
-    if not found:
-        pytest.fail("uv is needed to build the Airflow venv (pip install uv)")
-    return found
-
-
 @pytest.fixture(scope="session")
 def airflow_venv() -> dict[str, object]:
     python, version = _mwaa_python()
     key = hashlib.sha256(REQUIREMENTS.read_bytes() + version.encode()).hexdigest()[:16]
-    venv = Path(
-        os.environ.get("PINTEREST_AIRFLOW_VENV")
-        or Path.home() / ".cache" / "pinterest-pipeline" / f"airflow-venv-{key}"
+    venv, built_seconds = cached_venv(
+        "airflow-venv", key, python, ["-r", str(REQUIREMENTS)], "PINTEREST_AIRFLOW_VENV"
     )
-    marker = venv / ".complete"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    built_seconds = None
-    with open(str(venv) + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time (xdist, parallel CI jobs)
-        if not marker.exists():
-            shutil.rmtree(venv, ignore_errors=True)
-            started = time.monotonic()
-            uv = _uv()
-            env = {**os.environ, "VIRTUAL_ENV": str(venv), "UV_PYTHON_DOWNLOADS": "never"}
-            env.pop("UV_PROJECT_ENVIRONMENT", None)
-            for cmd in (
-                [uv, "venv", "--quiet", "--python", python, str(venv)],
-                [
-                    uv,
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--python",
-                    str(venv / "bin" / "python"),
-                    "-r",
-                    str(REQUIREMENTS),
-                ],
-            ):
-                done = subprocess.run(
-                    cmd, env=env, capture_output=True, check=False, text=True, timeout=900
-                )
-                if done.returncode != 0:
-                    pytest.fail(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
-            built_seconds = round(time.monotonic() - started, 1)
-            marker.write_text(json.dumps({"python": version, "build_seconds": built_seconds}))
-            print(f"\nbuilt Airflow venv {venv} (Python {version}) in {built_seconds}s")
+    if built_seconds is not None:
+        print(f"\nbuilt Airflow venv {venv} (Python {version}) in {built_seconds}s")
     return {
         "python": str(venv / "bin" / "python"),
         "version": version,
