@@ -15,21 +15,20 @@ Nothing is left running afterwards. :func:`run` returns the numbers as a dict.
 from __future__ import annotations
 
 import argparse
-import random
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
+from itertools import islice
 
 import httpx
 
 from emulator.kafka_sender import KafkaSender
 from emulator.model import Post
 from emulator.rest_sender import RestSender
-from pinterest_pipeline import contract
+from emulator.sources import make_source
 from pinterest_pipeline.ingest import broker as broker_mod
 from pinterest_pipeline.ingest.sink import Sink, landed_counts
 from pinterest_pipeline.ingest.topics import ensure_topics
@@ -42,46 +41,8 @@ def _free_port() -> int:
 
 
 def _posts(n: int, start: int = 0) -> list[Post]:
-    rnd = random.Random(start)
-    out = []
-    for key in range(start, start + n):
-        cat = contract.CATEGORIES[key % len(contract.CATEGORIES)]
-        pin = dict(
-            zip(
-                contract.RAW_FIELDS["pin"],
-                (
-                    key,
-                    str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                    f"Title {key}",
-                    "No description available",
-                    f"poster{key % 97}",
-                    f"{key % 999}k",
-                    "a,b,c",
-                    "image",
-                    f"https://example.invalid/{key}.jpg",
-                    1,
-                    f"Local save in /data/{cat}",
-                    cat,
-                ),
-                strict=True,
-            )
-        )
-        geo = {
-            "ind": key,
-            "timestamp": "2020-01-02 03:04:05",
-            "latitude": 12.5,
-            "longitude": -3.25,
-            "country": "Chile",
-        }
-        user = {
-            "ind": key,
-            "first_name": "Ann",
-            "last_name": "Lee",
-            "age": 30,
-            "date_joined": "2016-05-06 07:08:09",
-        }
-        out.append(Post(key, pin, geo, user))
-    return out
+    """``n`` realistic posts from the emulator's synthetic source, keys from ``start``."""
+    return list(islice(make_source("synthetic", seed=start, start_key=start, replay_rate=0.0), n))
 
 
 def _raw_rate(bootstrap: str, topic: str, n: int) -> float:
