@@ -83,10 +83,10 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     clean_table = contract.clean_path(loc.warehouse_uri, kind)
     quarantine_table = contract.quarantine_path(loc.warehouse_uri, kind)
     io.write_partition(result.clean, clean_table, dt, loc.table_format)
+    result.written()
     io.write_partition(
         result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
     )
-    result.release()
     written = read_partition(spark, clean_table, dt, loc.table_format)
     checks = run_clean_checks(kind, written)
     stats = result.stats
@@ -137,20 +137,25 @@ def build_insights(
     tables = read_clean_tables(spark, loc)
     insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
     results = []
-    for name in names:
-        started = time.monotonic()
-        path = contract.insight_path(loc.warehouse_uri, name)
-        io.write_table(insight_sql.compute(spark, name), path, loc.table_format)
-        written = io.read_table(spark, path, loc.table_format)
-        rows = written.collect()
-        metadata = {
-            "rows": len(rows),
-            "table": path,
-            "seconds": round(time.monotonic() - started, 2),
-            "preview": markdown_table([r.asDict() for r in rows[:50]], written.columns),
-        }
-        check = run_insight_check(name, written)
-        results.append(StageResult(("insights", name), metadata, [check]))
+    try:
+        for name in names:
+            started = time.monotonic()
+            path = contract.insight_path(loc.warehouse_uri, name)
+            computed = insight_sql.compute(spark, name)
+            # An insight is a few rows: compute it once, then write and check what we hold.
+            rows = computed.collect()
+            table = spark.createDataFrame(rows, computed.schema)
+            io.write_table(table, path, loc.table_format)
+            metadata = {
+                "rows": len(rows),
+                "table": path,
+                "seconds": round(time.monotonic() - started, 2),
+                "preview": markdown_table([r.asDict() for r in rows[:50]], computed.columns),
+            }
+            check = run_insight_check(name, table)
+            results.append(StageResult(("insights", name), metadata, [check]))
+    finally:
+        insight_sql.release()
     return results
 
 

@@ -5,13 +5,25 @@ lines and returns the clean rows, the quarantined lines and the counts. Pure
 DataFrame API (JSON is parsed with Spark's ``VARIANT`` functions, no UDFs), so
 it runs on local Spark, Spark Connect and Databricks alike.
 
+Cost
+    Every line is parsed once. The clean rows are one Spark job (parse, rules,
+    dedup, write) that also counts lines, quarantined lines and output rows
+    (``DataFrame.observe``). The strict and costly tests run only on lines
+    that need them: the bracket walk and the JSON type of string fields only
+    on lines with a bracket inside (a record as the sink writes it has none),
+    trimming only on values with white space at an end. The quarantine
+    table is computed (a second parse) only when a line was quarantined, and
+    the canonical JSON of records only when two different lines share a key.
+
 Parsing
     A line is a JSON object when it parses (``try_parse_json``), starts with
     ``{``, ends with ``}`` and its first ``{`` closes at its last ``}``. Spark's
     JSON parsers silently ignore trailing garbage (``{"ind":1} xyz``,
-    ``{"a":1} {"b":2}``); the bracket walk rejects such lines. Blank lines,
-    top-level arrays, strings, numbers and ``null`` are not objects. Objects
-    with a duplicated field name are rejected by the parser (not an object).
+    ``{"a":1} {"b":2}``); a line whose only brackets are its first and last
+    character is one object, any other line goes through a bracket walk that
+    rejects such lines. Blank lines, top-level arrays, strings, numbers and
+    ``null`` are not objects. Objects with a duplicated field name are rejected
+    by the parser (not an object).
 
 Quarantine (first failing rule wins; reasons are stable strings)
     * ``not a JSON object``
@@ -45,19 +57,21 @@ Duplicates (rows that passed quarantine, per ``ind``)
     Lines whose parsed records are equal (same fields and values, whatever the
     white space or field order: compared on the canonical JSON of the parsed
     value) are replays and collapse to one row. When different records share an
-    ``ind``, the one with the greatest ``(source_file, line_no)`` wins - the
+    ``ind``, the one with the greatest ``(source_file, position)`` wins - the
     latest offset, since landing file names carry the zero-padded start offset -
-    and the ``ind`` counts once in ``conflicts``. Every collapsed line, replay or
+    and the ``ind`` counts once in ``conflicts``. Lines are first compared by
+    a 64-bit hash of their bytes; only keys whose lines differ are compared on
+    the canonical JSON. Every collapsed line, replay or
     conflict loser, counts in ``duplicates_collapsed``, so
     ``rows_in == rows_out + quarantined + duplicates_collapsed``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import operator
+from functools import reduce
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
@@ -65,6 +79,11 @@ from pinterest_pipeline import contract
 STAT_KEYS = ("rows_in", "rows_out", "quarantined", "duplicates_collapsed", "conflicts")
 
 _INTEGER_TYPES = ("BIGINT", "INT", "SMALLINT", "TINYINT")
+#: Java's ``(?U)\s``: the Unicode White_Space characters.
+_WHITESPACE = tuple(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+)
 _BLANK = r"(?U)^\s*$"
 _TRIM = r"(?U)^\s+|\s+$"
 _INTEGER = r"^-?[0-9]+$"
@@ -74,26 +93,69 @@ _JSON_STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 _REASON_VALUE_CHARS = 40
 
 
-@dataclass
 class CleanResult:
-    """Output of :func:`clean`: clean rows, quarantined lines and the counts."""
+    """Output of :func:`clean`: clean rows, quarantined lines and the counts.
 
-    clean: DataFrame
-    quarantine: DataFrame
-    stats: dict
-    checked: DataFrame | None = None  # the persisted per-line result both outputs read
+    ``clean`` is lazy and observed: the job that writes it (or the first read
+    of :attr:`stats`) counts the lines. Call :meth:`written` after writing it,
+    so :attr:`stats` does not compute it once more.
+    """
 
-    def release(self) -> None:
-        """Drop the cached per-line result once ``clean`` and ``quarantine`` are written."""
-        if self.checked is not None:
-            self.checked.unpersist()
+    def __init__(self, kind: str, dt: str, raw: DataFrame, checked: DataFrame):
+        self.kind, self.dt, self._raw, self._checked = kind, dt, raw, checked
+        self._lines, self._rows = Observation(f"lines_{kind}"), Observation(f"rows_{kind}")
+        observed = checked.observe(
+            self._lines, F.count(F.lit(1)).alias("rows_in"), F.count("reason").alias("quarantined")
+        )
+        self.clean = _latest_per_key(kind, observed.where(F.col("reason").isNull()), self._rows)
+        self._consumed = False
+        self._stats: dict | None = None
+
+    def written(self) -> None:
+        """Tell the result that ``clean`` was computed in full (written)."""
+        self._consumed = True
+
+    @property
+    def stats(self) -> dict:
+        """The five counts of :data:`STAT_KEYS` (computes ``clean`` if it was not written)."""
+        if self._stats is None:
+            if not self._consumed:
+                self.clean.write.format("noop").mode("overwrite").save()
+                self._consumed = True
+            try:
+                lines, rows = self._lines.get, self._rows.get
+            except Exception:  # noqa: BLE001 - no metrics (no task ran, e.g. empty input): count
+                lines, rows = _direct_counts(self._checked)
+            stats = {
+                "rows_in": int(lines.get("rows_in") or 0),
+                "rows_out": int(rows.get("rows_out") or 0),
+                "quarantined": int(lines.get("quarantined") or 0),
+            }
+            stats["duplicates_collapsed"] = stats["rows_in"] - stats["rows_out"] - stats["quarantined"]
+            differing = int(rows.get("differing_keys") or 0)
+            stats["conflicts"] = _conflicts(self.kind, self._raw) if differing else 0
+            self._stats = stats
+        return self._stats
+
+    @property
+    def quarantine(self) -> DataFrame:
+        """The quarantined lines (``contract.QUARANTINE_COLUMNS``); parses again only if any."""
+        if not self.stats["quarantined"]:
+            spark = self._raw.sparkSession
+            return spark.createDataFrame([], ", ".join(f"{c} {t}" for c, t in contract.QUARANTINE_COLUMNS))
+        return self._checked.where(F.col("reason").isNotNull()).select(
+            *[
+                (F.lit(self.dt) if c == contract.PARTITION_COLUMN else F.col(c)).cast(t).alias(c)
+                for c, t in contract.QUARANTINE_COLUMNS
+            ]
+        )
 
 
 # --- JSON access ------------------------------------------------------------------
 
 
-def _is_json_object(raw: Column, parsed: Column) -> Column:
-    """True when ``raw`` is exactly one JSON object (no trailing garbage)."""
+def _bracket_walk(raw: Column) -> Column:
+    """``struct(d, z)``: final bracket depth and how often it returned to 0 (strings skipped)."""
     no_strings = F.regexp_replace(raw, _JSON_STRING, "")
     brackets = F.split(F.regexp_replace(no_strings, r"[^\[\]{}]", ""), "")
 
@@ -101,14 +163,12 @@ def _is_json_object(raw: Column, parsed: Column) -> Column:
         depth = acc["d"] + F.when(c.isin("{", "["), 1).otherwise(-1)
         return F.struct(depth.alias("d"), (acc["z"] + (depth == 0).cast("int")).alias("z"))
 
-    walk = F.aggregate(brackets, F.struct(F.lit(0).alias("d"), F.lit(0).alias("z")), step)
-    return (
-        parsed.isNotNull()
-        & raw.rlike(r"^\s*\{")
-        & raw.rlike(r"\}\s*$")
-        & (walk["d"] == 0)
-        & (walk["z"] == 1)
-    )
+    return F.aggregate(brackets, F.struct(F.lit(0).alias("d"), F.lit(0).alias("z")), step)
+
+
+def _one_object(raw: Column, walk: Column) -> Column:
+    """True when ``raw`` (which parsed) is exactly one JSON object (no trailing garbage)."""
+    return raw.rlike(r"^\s*\{") & raw.rlike(r"\}\s*$") & (walk["d"] == 0) & (walk["z"] == 1)
 
 
 def _field(v: Column, name: str, type_: str = "string") -> Column:
@@ -120,31 +180,71 @@ def _json_type(v: Column, name: str) -> Column:
     return F.schema_of_variant(_field(v, name, "variant"))
 
 
-# --- value rules (each returns the clean value and its quarantine rules) ---------
+# --- value rules -------------------------------------------------------------------
+#
+# The rules are applied in stages, each a projection over the previous one's
+# columns, so that every intermediate value is computed once per line (an
+# expression used twice in one projection would be evaluated twice):
+#   fields   the raw field texts (``<f>``) and, on lines with brackets, their JSON types
+#   _t_<f>   the text, null when absent, JSON null or blank
+#   _s_<f>   string fields: placeholders null; _n_<f> numeric fields: trimmed text
+#   values   the clean values (and the parsed numbers and timestamps)
+#   final    the first failing rule (``reason``) and the contract columns
 
 Rule = tuple[Column, Column]  # (line fails, reason)
 
-
-def _text(f: str) -> Column:
-    """The field's text (JSON text for non-strings), null when absent, null or blank."""
-    t = F.col(f)
-    return F.when(~t.rlike(_BLANK), t)
+_NUMERIC = {"follower_count", "age", "latitude", "longitude"}
+_TIMESTAMPS = {"timestamp", "date_joined"}
 
 
-def _string(f: str) -> tuple[Column, list[Rule]]:
-    """A string field: blanks and this field's placeholders become null."""
-    t = _text(f)
+def _t(f: str) -> Column:
+    return F.col(f"_t_{f}")
+
+
+def _s(f: str) -> Column:
+    return F.col(f"_s_{f}")
+
+
+def _n(f: str) -> Column:
+    return F.col(f"_n_{f}")
+
+
+def _c(column: str) -> Column:
+    return F.col(f"_c_{column}")
+
+
+def _first_or_last_is_space(t: Column) -> Column:
+    return F.substring(t, 1, 1).isin(*_WHITESPACE) | F.substring(t, -1, 1).isin(*_WHITESPACE)
+
+
+def _trimmed(t: Column) -> Column:
+    """``t`` without Unicode white space at either end (the regex runs only when there is some)."""
+    return F.when(_first_or_last_is_space(t), F.regexp_replace(t, _TRIM, "")).otherwise(t)
+
+
+def _not_blank(t: Column) -> Column:
+    """``t``, or null when it is empty or only (Unicode) white space."""
+    blank = (t == "") | (F.substring(t, 1, 1).isin(*_WHITESPACE) & t.rlike(_BLANK))
+    return F.when(~blank, t)
+
+
+def _without_placeholders(f: str) -> Column:
+    """``_t_<f>``, or null when it is one of the field's placeholders (after trimming)."""
+    t = _t(f)
     placeholders = contract.PIN_PLACEHOLDERS.get(f, ())
-    if placeholders:
-        t = F.when(~F.regexp_replace(t, _TRIM, "").isin(*placeholders), t)
-    nested = F.col(f"{f}__type").rlike("^(OBJECT|ARRAY)")
-    return t, [(nested, F.lit(f"'{f}' is not a string"))]
+    if not placeholders:
+        return t
+    padded = _first_or_last_is_space(t) & reduce(operator.or_, [t.contains(p) for p in placeholders])
+    is_placeholder = t.isin(*placeholders) | (padded & F.regexp_replace(t, _TRIM, "").isin(*placeholders))
+    return F.when(~is_placeholder, t)
 
 
-def _follower_count(f: str) -> tuple[Column, list[Rule]]:
+def _nested(f: str) -> Rule:
+    return F.col(f"{f}__type").rlike("^(OBJECT|ARRAY)"), F.lit(f"'{f}' is not a string")
+
+
+def _follower_count(t: Column) -> Column:
     """``"123"`` -> 123, ``"12k"`` -> 12000, ``"1.5k"`` -> 1500; anything else -> null."""
-    t, _ = _string(f)
-    t = F.regexp_replace(t, _TRIM, "")
     suffixes = "".join(contract.FOLLOWER_SUFFIXES)
     pattern = rf"^([0-9]{{1,15}}(?:\.[0-9]{{1,6}})?)([{suffixes}]?)$"
     number = F.regexp_extract(t, pattern, 1).try_cast("decimal(22,6)")
@@ -153,178 +253,224 @@ def _follower_count(f: str) -> tuple[Column, list[Rule]]:
     for s, m in contract.FOLLOWER_SUFFIXES.items():
         multiplier = F.when(suffix == s, F.lit(m)).otherwise(multiplier)
     value = number * multiplier
-    return F.when(t.rlike(pattern) & (value == F.floor(value)), value.cast("long")), []
+    return F.when(t.rlike(pattern) & (value == F.floor(value)), value.cast("long"))
 
 
-def _save_location(f: str) -> tuple[Column, list[Rule]]:
-    t, rules = _string(f)
+def _save_location(t: Column) -> Column:
     prefix = contract.SAVE_LOCATION_PREFIX
-    t = F.when(t.startswith(prefix), F.substring(t, len(prefix) + 1, 1 << 30)).otherwise(t)
-    return F.when(~t.rlike(_BLANK), t), rules
+    return _not_blank(F.when(t.startswith(prefix), F.substring(t, len(prefix) + 1, 1 << 30)).otherwise(t))
 
 
-def _timestamp(f: str) -> tuple[Column, list[Rule]]:
+def _timestamp(t: Column) -> Column:
     """``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DDTHH:MM:SS``, read as UTC."""
-    t = _text(f)
     utc = F.concat(F.regexp_replace(t, "T", " "), F.lit("+0000"))
-    ts = F.when(t.rlike(_TIMESTAMP), F.try_to_timestamp(utc, F.lit("yyyy-MM-dd HH:mm:ssZ")))
-    reason = F.concat(F.lit(f"{f} does not parse: '"), F.substring(t, 1, _REASON_VALUE_CHARS), F.lit("'"))
-    return ts, [(t.isNotNull() & ts.isNull(), reason)]
+    return F.when(t.rlike(_TIMESTAMP), F.try_to_timestamp(utc, F.lit("yyyy-MM-dd HH:mm:ssZ")))
 
 
-def _integer(f: str) -> tuple[Column, list[Rule]]:
-    t = F.regexp_replace(_text(f), _TRIM, "")
-    value = F.when(t.rlike(_INTEGER), t.try_cast("int"))
-    return value, [(t.isNotNull() & value.isNull(), F.lit(f"{f} is not an integer"))]
+def _timestamp_rule(f: str) -> Rule:
+    value = F.substring(_t(f), 1, _REASON_VALUE_CHARS)
+    reason = F.concat(F.lit(f"{f} does not parse: '"), value, F.lit("'"))
+    return _t(f).isNotNull() & _c(f).isNull(), reason
 
 
-def _coordinate(f: str, other: str, bounds: tuple[float, float]) -> tuple[Column, list[Rule]]:
-    t = F.regexp_replace(_text(f), _TRIM, "")
-    value = F.when(t.rlike(_NUMBER), t.try_cast("double"))
-    return value, [
-        (t.isNull() & _text(other).isNotNull(), F.lit(f"{f} is missing")),
-        (t.isNotNull() & value.isNull(), F.lit(f"{f} is not a number")),
+def _coordinate_rules(f: str, other: str, bounds: tuple[float, float]) -> list[Rule]:
+    value = F.col(f"_v_{f}")
+    return [
+        (_n(f).isNull() & _t(other).isNotNull(), F.lit(f"{f} is missing")),
+        (_n(f).isNotNull() & value.isNull(), F.lit(f"{f} is not a number")),
         (~value.between(*bounds), F.lit(f"{f} out of range")),
     ]
 
 
-# --- per kind: raw fields -> contract columns -----------------------------------
+def _values(kind: str) -> dict[str, Column]:
+    """The clean values (``_c_<column>``, and ``_v_<f>`` for numbers) from ``_s_``/``_n_``."""
+    return {(n if n.startswith("_v_") else f"_c_{n}"): v for n, v in _value_exprs(kind).items()}
 
 
-def _pin() -> tuple[dict[str, Column], list[Rule]]:
-    special = {"follower_count": _follower_count, "save_location": _save_location}
-    return _assemble({c: special.get(c, _string)(c) for c, _ in contract.CLEAN_COLUMNS["pin"][1:]})
-
-
-def _geo() -> tuple[dict[str, Column], list[Rule]]:
-    lat, lat_rules = _coordinate("latitude", "longitude", contract.LATITUDE_RANGE)
-    lon, lon_rules = _coordinate("longitude", "latitude", contract.LONGITUDE_RANGE)
-    coordinates = F.when(lat.isNotNull() & lon.isNotNull(), F.array(lat, lon))
-    return _assemble(
-        {
-            "country": _string("country"),
-            "coordinates": (coordinates, lat_rules + lon_rules),
-            "timestamp": _timestamp("timestamp"),
+def _value_exprs(kind: str) -> dict[str, Column]:
+    if kind == "pin":
+        special = {
+            "follower_count": _follower_count(_n("follower_count")),
+            "save_location": _save_location(_s("save_location")),
         }
-    )
-
-
-def _user() -> tuple[dict[str, Column], list[Rule]]:
-    first, first_rules = _string("first_name")
-    last, last_rules = _string("last_name")
-    name = F.when(first.isNotNull() | last.isNotNull(), F.concat_ws(" ", first, last))
-    return _assemble(
-        {
-            "user_name": (name, first_rules + last_rules),
-            "age": _integer("age"),
-            "date_joined": _timestamp("date_joined"),
+        return {c: special.get(c, _s(c)) for c, _ in contract.CLEAN_COLUMNS["pin"][1:]}
+    if kind == "geo":
+        return {
+            "country": _s("country"),
+            **{f"_v_{f}": F.when(_n(f).rlike(_NUMBER), _n(f).try_cast("double"))
+               for f in ("latitude", "longitude")},
+            "timestamp": _timestamp(_t("timestamp")),
         }
-    )
+    first, last = _s("first_name"), _s("last_name")
+    return {
+        "user_name": F.when(first.isNotNull() | last.isNotNull(), F.concat_ws(" ", first, last)),
+        "age": F.when(_n("age").rlike(_INTEGER), _n("age").try_cast("int")),
+        "date_joined": _timestamp(_t("date_joined")),
+    }
 
 
-def _assemble(columns: dict[str, tuple[Column, list[Rule]]]) -> tuple[dict[str, Column], list[Rule]]:
-    return {c: value for c, (value, _) in columns.items()}, [r for _, rules in columns.values() for r in rules]
+def _rules(kind: str) -> list[Rule]:
+    """The quarantine rules of a kind over the value columns, in the order they are tried."""
+    if kind == "pin":
+        return [_nested(c) for c, _ in contract.CLEAN_COLUMNS["pin"][1:] if c != "follower_count"]
+    if kind == "geo":
+        return [
+            _nested("country"),
+            *_coordinate_rules("latitude", "longitude", contract.LATITUDE_RANGE),
+            *_coordinate_rules("longitude", "latitude", contract.LONGITUDE_RANGE),
+            _timestamp_rule("timestamp"),
+        ]
+    return [
+        _nested("first_name"),
+        _nested("last_name"),
+        (_n("age").isNotNull() & _c("age").isNull(), F.lit("age is not an integer")),
+        _timestamp_rule("date_joined"),
+    ]
 
 
-_KINDS: dict[str, Callable[[], tuple[dict[str, Column], list[Rule]]]] = {
-    "pin": _pin,
-    "geo": _geo,
-    "user": _user,
-}
+def _outputs(kind: str) -> dict[str, Column]:
+    """The contract columns from the value columns."""
+    columns = {c: _c(c) for c, _ in contract.CLEAN_COLUMNS[kind][1:]}
+    if kind == "geo":
+        lat, lon = F.col("_v_latitude"), F.col("_v_longitude")
+        columns["coordinates"] = F.when(lat.isNotNull() & lon.isNotNull(), F.array(lat, lon))
+    return {c: columns[c].cast(t) for c, t in contract.CLEAN_COLUMNS[kind][1:]}
+
+
+_KINDS = contract.KINDS
 
 
 # --- the pipeline ------------------------------------------------------------------
 
 
-def _checked(kind: str, raw: DataFrame) -> DataFrame:
-    """One row per raw line: ``reason`` (null when clean), the clean columns, ``canon``."""
+def _stage(df: DataFrame, columns: dict[str, Column]) -> DataFrame:
+    return df.select("*", *[value.alias(name) for name, value in columns.items()])
+
+
+def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
+    """One row per raw line: ``reason`` (null when clean), the clean columns and ``_h``.
+
+    ``_h`` is a hash of the line's bytes; with ``canonical`` also ``_canon``,
+    the canonical JSON of a clean line's record (for telling replays from
+    conflicts).
+    """
     key = contract.RAW_KEY[kind]
     fields = [f for f in contract.RAW_FIELDS[kind] if f not in (key, "downloaded")]
     raw_line = F.col("raw_line")
-    parsed = F.try_parse_json(raw_line)
-    v = F.when(_is_json_object(raw_line, parsed), parsed)
-    # Stage 1: look each field up once.
-    extracted = raw.select(
+    inner = F.substring(raw_line, 2, F.length(raw_line) - 2)
+    # A line as the sink writes it has no bracket but its first and last character.
+    flat = (
+        raw_line.startswith("{")
+        & raw_line.endswith("}")
+        & ~reduce(operator.or_, [inner.contains(b) for b in "{}[]"])
+    )
+    lines = raw.select(
+        "raw_line", "source_file", "position",
+        F.try_parse_json(raw_line).alias("_p"), flat.alias("_flat"),
+    )
+    # The bracket walk only where the cheap test cannot tell.
+    parsed, is_flat = F.col("_p"), F.col("_flat")
+    lines = _stage(lines, {"_walk": F.when(parsed.isNotNull() & ~is_flat, _bracket_walk(raw_line))})
+    one = is_flat | _one_object(raw_line, F.col("_walk"))
+    lines = lines.select("raw_line", "source_file", "position", "_flat",
+                         F.when(parsed.isNotNull() & one, parsed).alias("_v"))
+    fields_stage = lines.select(
         "raw_line",
         "source_file",
-        "line_no",
-        v.alias("_v"),
-    ).select(
-        "raw_line",
-        "source_file",
-        "line_no",
+        "position",
         F.col("_v").isNotNull().alias("_object"),
-        F.to_json("_v").alias("_canon"),
+        *([F.to_json("_v").alias("_canon")] if canonical else []),
         _json_type(F.col("_v"), key).alias("_key_type"),
         _field(F.col("_v"), key, "bigint").alias("_key"),
         *[_field(F.col("_v"), f).alias(f) for f in fields],
-        *[_json_type(F.col("_v"), f).alias(f"{f}__type") for f in fields],
+        # Only a line with brackets inside can hold an object or array in a field.
+        *[F.when(~F.col("_flat"), _json_type(F.col("_v"), f)).alias(f"{f}__type") for f in fields],
     )
-    # Stage 2: clean values and the first failing rule.
-    columns, rules = _KINDS[kind]()
+    df = _stage(fields_stage, {f"_t_{f}": _not_blank(F.col(f)) for f in fields})
+    df = _stage(df, {
+        (f"_n_{f}" if f in _NUMERIC else f"_s_{f}"): (
+            _trimmed(_t(f)) if f in _NUMERIC else _without_placeholders(f)
+        )
+        for f in fields if f not in _TIMESTAMPS and f != "follower_count"
+    })
+    if kind == "pin":  # placeholders first, then trimmed
+        df = _stage(df, {"_s_follower_count": _without_placeholders("follower_count")})
+        df = _stage(df, {"_n_follower_count": _trimmed(_s("follower_count"))})
+    df = _stage(df, _values(kind))
     key_type = F.col("_key_type")
     reason = F.coalesce(
         F.when(~F.col("_object"), F.lit("not a JSON object")),
         F.when(key_type.isNull() | (key_type == "VOID"), F.lit(f"missing key '{key}'")),
         F.when(~key_type.isin(*_INTEGER_TYPES), F.lit(f"key '{key}' is not an integer")),
-        *[F.when(fails, why) for fails, why in rules],
+        *[F.when(fails, why) for fails, why in _rules(kind)],
     )
-    columns = {contract.CLEAN_KEY: F.col("_key"), **columns}
-    return extracted.select(
+    outputs = {contract.CLEAN_KEY: F.col("_key").cast("bigint"), **_outputs(kind)}
+    df = _stage(df, {"reason": reason})
+    return df.select(
         "raw_line",
         "source_file",
-        "line_no",
-        reason.alias("reason"),
-        F.when(reason.isNull(), F.col("_canon")).alias("_canon"),
-        *[columns[c].cast(t).alias(c) for c, t in contract.CLEAN_COLUMNS[kind]],
+        "position",
+        "reason",
+        F.xxhash64("raw_line").alias("_h"),
+        *([F.when(F.col("reason").isNull(), F.col("_canon")).alias("_canon")] if canonical else []),
+        *[value.alias(c) for c, value in outputs.items()],
     )
 
 
-def _stats(checked: DataFrame) -> dict:
-    """All five counts with one grouped aggregation."""
-    key = F.when(F.col("reason").isNull(), F.col(contract.CLEAN_KEY))
-    per_key = checked.groupBy(key.alias("k")).agg(
-        F.count(F.lit(1)).alias("n"),
-        F.count("reason").alias("q"),
-        F.countDistinct("_canon").alias("d"),
+def _latest_per_key(kind: str, valid: DataFrame, observation: Observation) -> DataFrame:
+    """One row per ``ind``: the greatest ``(source_file, position)``; observes the counts.
+
+    ``rows_out`` (rows kept) and ``differing_keys`` (keys whose lines are not
+    all byte-identical: candidates for a conflict).
+    """
+    key = contract.CLEAN_KEY
+    latest = Window.partitionBy(key).orderBy(F.col("source_file").desc(), F.col("position").desc())
+    whole = latest.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)
+    ranked = valid.select(
+        "*",
+        F.row_number().over(latest).alias("_rank"),
+        (F.min("_h").over(whole) != F.max("_h").over(whole)).alias("_differ"),
+    ).where(F.col("_rank") == 1)
+    observed = ranked.observe(
+        observation,
+        F.count(F.lit(1)).alias("rows_out"),
+        F.sum(F.col("_differ").cast("long")).alias("differing_keys"),
     )
-    valid = F.col("k").isNotNull()
+    return observed.select(*[c for c, _ in contract.CLEAN_COLUMNS[kind]])
+
+
+def _direct_counts(checked: DataFrame) -> tuple[dict, dict]:
+    """The observed counts, computed by one aggregation instead (no metrics were reported)."""
+    valid = F.col("reason").isNull()
+    per_key = checked.groupBy(F.when(valid, F.col(contract.CLEAN_KEY)).alias("k")).agg(
+        F.count(F.lit(1)).alias("n"), F.count("reason").alias("q"),
+        (F.min("_h") != F.max("_h")).alias("differ"),
+    )
     row = per_key.agg(
-        F.sum("n").alias("rows_in"),
-        F.sum(valid.cast("long")).alias("rows_out"),
-        F.sum("q").alias("quarantined"),
-        F.sum(F.when(valid, F.col("n") - 1).otherwise(0)).alias("duplicates_collapsed"),
-        F.sum((F.col("d") > 1).cast("long")).alias("conflicts"),
+        F.sum("n").alias("rows_in"), F.sum("q").alias("quarantined"),
+        F.count("k").alias("rows_out"),
+        F.sum(F.when(F.col("k").isNotNull() & F.col("differ"), 1)).alias("differing_keys"),
     ).first()
-    return {k: int(row[k] or 0) for k in STAT_KEYS}
+    return row.asDict(), row.asDict()
+
+
+def _conflicts(kind: str, raw: DataFrame) -> int:
+    """Keys with two or more different records (canonical JSON), parsing the lines again."""
+    valid = _checked(kind, raw, canonical=True).where(F.col("reason").isNull())
+    per_key = valid.groupBy(contract.CLEAN_KEY).agg(
+        F.min("_h").alias("lo"), F.max("_h").alias("hi"), F.countDistinct("_canon").alias("d")
+    )
+    return per_key.where((F.col("lo") != F.col("hi")) & (F.col("d") > 1)).count()
 
 
 def clean(kind: str, raw: DataFrame, dt: str) -> CleanResult:
     """Clean one partition of ``kind`` (pin, geo or user) read by ``read_landing``.
 
-    ``clean`` has exactly ``contract.CLEAN_COLUMNS[kind]`` (no ``dt``),
-    ``quarantine`` exactly ``contract.QUARANTINE_COLUMNS``. The stats are
-    computed here with one Spark job, which also caches the parsed lines that
-    ``clean`` and ``quarantine`` (lazy) read; call ``release()`` after writing them.
+    ``result.clean`` has exactly ``contract.CLEAN_COLUMNS[kind]`` (no ``dt``),
+    ``result.quarantine`` exactly ``contract.QUARANTINE_COLUMNS``; both are lazy.
+    Write ``clean`` first and call ``result.written()``: the counts in
+    ``result.stats`` come from that job.
     """
     if kind not in _KINDS:
         raise ValueError(f"unknown record kind {kind!r}; expected one of {', '.join(_KINDS)}")
-    # Parsing and the rules are the expensive part: compute them once for the
-    # stats, the clean rows and the quarantine (released by CleanResult.release).
-    checked = _checked(kind, raw).persist()
-    latest = Window.partitionBy(contract.CLEAN_KEY).orderBy(
-        F.col("source_file").desc(), F.col("line_no").desc()
-    )
-    clean_df = (
-        checked.filter(F.col("reason").isNull())
-        .withColumn("_rank", F.row_number().over(latest))
-        .filter(F.col("_rank") == 1)
-        .select(*[c for c, _ in contract.CLEAN_COLUMNS[kind]])
-    )
-    quarantine = checked.filter(F.col("reason").isNotNull()).select(
-        *[
-            (F.lit(dt) if c == contract.PARTITION_COLUMN else F.col(c)).cast(t).alias(c)
-            for c, t in contract.QUARANTINE_COLUMNS
-        ]
-    )
-    return CleanResult(clean_df, quarantine, _stats(checked), checked)
+    return CleanResult(kind, dt, raw, _checked(kind, raw))

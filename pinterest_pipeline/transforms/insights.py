@@ -4,12 +4,18 @@
 holds one statement per table and :func:`compute` runs one. Views:
 
 * ``pin``, ``geo``, ``user``: the clean tables across all partitions, one row
-  per ``ind`` (the row of the latest ``dt`` wins), without ``dt``.
+  per ``ind`` (the row of the latest ``dt`` wins), without ``dt``, only the
+  columns the insights read.
 * ``pin_geo``: posts, pin inner join geo on ``ind``, with ``post_year``
   (year of the geo ``timestamp``, UTC).
 * ``pin_user``: posts, pin inner join user on ``ind``, with ``age_group``
   (``18-24``, ``25-35``, ``36-50``, ``+50``; null under 18 or for a null age)
   and ``join_year`` (year of ``date_joined``).
+
+Cost: the latest-row windows and the joins run once. ``pin_geo`` and
+``pin_user`` are filters over one cached table (pin left join geo left join
+user, a few narrow columns), and ``user`` is cached too, so the nine
+statements read memory; :func:`release` drops the cache.
 
 Rules shared by every statement:
 
@@ -53,26 +59,55 @@ def _latest_per_key(df: DataFrame) -> DataFrame:
     return df.withColumn("_rank", F.row_number().over(latest)).filter("_rank = 1").drop("_rank", part)
 
 
+#: The columns the insights read from each clean table (besides ``ind``).
+_INPUT_COLUMNS = {
+    "pin": ("category", "poster_name", "follower_count"),
+    "geo": ("country", "timestamp"),
+    "user": ("user_name", "age", "date_joined"),
+}
+_CACHED: list[DataFrame] = []
+
+
 def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame) -> None:
     """Register the input views (see the module docstring); inputs carry a ``dt`` column."""
-    for name, df in (("pin", pin), ("geo", geo), ("user", user)):
-        _latest_per_key(df).createOrReplaceTempView(name)
+    release()
+    key = contract.CLEAN_KEY
+    latest = {
+        name: _latest_per_key(df.select(key, contract.PARTITION_COLUMN, *_INPUT_COLUMNS[name]))
+        for name, df in (("pin", pin), ("geo", geo), ("user", user))
+    }
+    users = latest["user"].cache()
+    geo_side = latest["geo"].withColumn("_geo", F.lit(True))
+    user_side = users.withColumn("_user", F.lit(True))
+    posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left").cache()
+    _CACHED.extend([users, posts])
+    latest["pin"].createOrReplaceTempView("pin")
+    latest["geo"].createOrReplaceTempView("geo")
+    users.createOrReplaceTempView("user")
+    posts.createOrReplaceTempView("_posts")
     spark.sql(
         """
         CREATE OR REPLACE TEMPORARY VIEW pin_geo AS
-        SELECT p.*, g.country, g.timestamp, year(g.timestamp) AS post_year
-        FROM pin p JOIN geo g ON p.ind = g.ind
+        SELECT ind, category, poster_name, follower_count, country, timestamp,
+               year(timestamp) AS post_year
+        FROM _posts WHERE _geo
         """
     )
     spark.sql(
         f"""
         CREATE OR REPLACE TEMPORARY VIEW pin_user AS
-        SELECT p.*, u.user_name, u.age, u.date_joined,
-               {_age_group_sql('u.age')} AS age_group,
-               year(u.date_joined) AS join_year
-        FROM pin p JOIN `user` u ON p.ind = u.ind
+        SELECT ind, category, poster_name, follower_count, user_name, age, date_joined,
+               {_age_group_sql('age')} AS age_group,
+               year(date_joined) AS join_year
+        FROM _posts WHERE _user
         """
     )
+
+
+def release() -> None:
+    """Drop the tables :func:`prepare` cached."""
+    while _CACHED:
+        _CACHED.pop().unpersist()
 
 
 def _top(source: str, group: str, where: str = "TRUE") -> str:

@@ -4,11 +4,15 @@ Pure PySpark (DataFrame API only), so the same code runs on local Spark, through
 Spark Connect and in a Databricks job.
 
 * :func:`read_landing` turns every line of every ``*.json`` landing file of one
-  topic and date into a row ``(raw_line, source_file, line_no)``. Files are read
-  whole (``wholetext``) and split on newlines so that each line keeps its
-  position: a blank line is a line (it is quarantined later), the newline that
-  ends the file is not. ``line_no`` is 1-based, ``source_file`` the file's URI
-  as Spark reports it (``_metadata.file_path``).
+  topic and date into a row ``(raw_line, source_file, position)``. Files are
+  read line by line (Spark's text source, split on ``\n`` only, so a ``\r``
+  before it stays in the line), so a file of any size is read in bounded
+  memory and in parallel splits. A blank line is a line (it is quarantined
+  later), the newline that ends the file is not. ``source_file`` is the file's
+  URI as Spark reports it (``_metadata.file_path``); ``position`` orders the
+  lines of one file (it grows with the line's place in its file, in any
+  split, but is not a line number): the "latest offset wins" rule needs only
+  ``(source_file, position)``.
 * :func:`write_partition` / :func:`write_table` replace a partition / a whole
   table. Local paths: Spark writes into a staging folder ``<table>/_staging/<uuid>``
   (for whole tables ``<parent>/_staging/<name>-<uuid>``), then the old version is
@@ -32,12 +36,13 @@ import uuid
 from urllib.parse import urlparse
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
 
-LANDING_SCHEMA = "raw_line string, source_file string, line_no long"
+POSITION_TYPE = "struct<split_start:bigint,line:bigint>"
+LANDING_SCHEMA = f"raw_line string, source_file string, position {POSITION_TYPE}"
 STAGING_DIR = "_staging"
 TRASH_DIR = "_trash"
 
@@ -63,36 +68,35 @@ def _join(base: str, *parts: str) -> str:
 # --- landing ------------------------------------------------------------------
 
 
-def _split_lines(text: Column) -> Column:
-    """The lines of a file's text: split on newlines, the final newline ending the last line."""
-    body = F.regexp_replace(text, r"\r?\n\z", "")
-    return F.when(text == "", F.array().cast("array<string>")).otherwise(F.split(body, r"\r?\n"))
-
-
 def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> DataFrame:
     """Every line of every ``*.json`` file under ``<landing>/topics/<topic>/dt=<dt>/``.
 
-    Columns ``raw_line string, source_file string, line_no long``; an empty
-    DataFrame with that schema when the folder does not exist.
+    Columns ``raw_line``, ``source_file`` and ``position`` (:data:`POSITION_TYPE`);
+    an empty DataFrame with that schema when the folder does not exist.
+    ``position`` is ``(first byte of the line's split, a counter that grows
+    line by line through the Spark partition reading the split)``: ordered
+    like the lines of the file, since a split is read in order by one task and
+    the splits of a file start at different bytes.
     """
     folder = _join(landing_uri, contract.landing_prefix(topic, dt))
     empty = spark.createDataFrame([], LANDING_SCHEMA)
     if is_local(folder) and not os.path.isdir(local_path(folder)):
         return empty
     try:
-        # wholetext must be passed to text(): its default (False) overrides option().
-        files = spark.read.option("pathGlobFilter", "*.json").text(folder, wholetext=True)
-        _ = files.columns  # forces analysis (lazy under Spark Connect)
+        lines = spark.read.option("pathGlobFilter", "*.json").option("lineSep", "\n").text(folder)
+        _ = lines.columns  # forces analysis (lazy under Spark Connect)
     except AnalysisException as exc:
         if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
             return empty
         raise
-    lines = files.select(
-        F.col("_metadata.file_path").alias("source_file"),
-        F.posexplode(_split_lines(F.col("value"))).alias("pos", "raw_line"),
+    position = F.struct(
+        F.col("_metadata.file_block_start").cast("long").alias("split_start"),
+        F.monotonically_increasing_id().alias("line"),
     )
     return lines.select(
-        "raw_line", "source_file", (F.col("pos") + 1).cast("long").alias("line_no")
+        F.col("value").alias("raw_line"),
+        F.col("_metadata.file_path").alias("source_file"),
+        position.alias("position"),
     )
 
 

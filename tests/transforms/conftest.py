@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from pinterest_pipeline.transforms.io import LANDING_SCHEMA
+
 from tests.sample import SAMPLE_DIR  # noqa: E402
 SAMPLE_DIR = Path(os.environ.get("PINTEREST_SAMPLE_DIR", SAMPLE_DIR)).resolve()
 
@@ -15,7 +17,8 @@ SAMPLE_DIR = Path(os.environ.get("PINTEREST_SAMPLE_DIR", SAMPLE_DIR)).resolve()
 def raw_lines(spark, lines, source_file="topic+0+0000000000.json"):
     """A ``read_landing``-shaped DataFrame; dict lines are JSON-encoded, strings kept verbatim.
 
-    A line may also be ``(line, source_file, line_no)``.
+    A line may also be ``(line, source_file, line_no)``; ``position`` is then
+    ``(0, line_no)`` (one split per file).
     """
     rows = []
     for i, line in enumerate(lines, start=1):
@@ -23,8 +26,8 @@ def raw_lines(spark, lines, source_file="topic+0+0000000000.json"):
             text, src, no = line
         else:
             text, src, no = line, source_file, i
-        rows.append((json.dumps(text) if isinstance(text, dict) else text, src, no))
-    return spark.createDataFrame(rows, "raw_line string, source_file string, line_no long")
+        rows.append((json.dumps(text) if isinstance(text, dict) else text, src, (0, no)))
+    return spark.createDataFrame(rows, LANDING_SCHEMA)
 
 
 @pytest.fixture(scope="session")

@@ -27,21 +27,37 @@ def test_read_landing_lines_positions_and_files(spark, tmp_path):
     land(tmp_path, "notes.txt", b"not a landing file\n")
     land(tmp_path, "other.json", b'{"x":1}\n', dt="2024-01-03")
     df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
-    assert df.dtypes == [("raw_line", "string"), ("source_file", "string"), ("line_no", "bigint")]
-    got = sorted((os.path.basename(r.source_file), r.line_no, r.raw_line) for r in df.collect())
+    assert df.dtypes == [("raw_line", "string"), ("source_file", "string"),
+                         ("position", "struct<split_start:bigint,line:bigint>")]
+    rows = sorted((os.path.basename(r.source_file), tuple(r.position), r.raw_line) for r in df.collect())
+    got = [(name, line) for name, _, line in rows]  # sorted by position within each file
     assert got == [
-        ("pinterest.pin+0+0000000000.json", 1, '{"a":1}'),
-        ("pinterest.pin+0+0000000000.json", 2, ""),
-        ("pinterest.pin+0+0000000000.json", 3, '{"b":2}'),
-        ("pinterest.pin+0+0000000003.json", 1, '{"c":3}'),
-        ("pinterest.pin+0+0000000003.json", 2, '{"d":4}'),
-        ("pinterest.pin+1+0000000001.json", 1, ""),
+        ("pinterest.pin+0+0000000000.json", '{"a":1}'),
+        ("pinterest.pin+0+0000000000.json", ""),
+        ("pinterest.pin+0+0000000000.json", '{"b":2}'),
+        ("pinterest.pin+0+0000000003.json", '{"c":3}\r'),  # only \n ends a line
+        ("pinterest.pin+0+0000000003.json", '{"d":4}'),
+        ("pinterest.pin+1+0000000001.json", ""),
     ]
+
+
+def test_read_landing_positions_follow_the_file_across_splits(spark, tmp_path):
+    """A big file is read in several splits; positions still order its lines."""
+    lines = [f'{{"ind":{i},"pad":"{"x" * 200}"}}' for i in range(3000)]
+    land(tmp_path, "pinterest.pin+0+0000000000.json", ("\n".join(lines) + "\n").encode())
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "65536")
+    try:
+        df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
+        assert df.rdd.getNumPartitions() > 5
+        got = [r.raw_line for r in df.orderBy("source_file", "position").collect()]
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert got == lines
 
 
 def test_read_landing_missing_folder_is_empty(spark, tmp_path):
     df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
-    assert df.count() == 0 and df.columns == ["raw_line", "source_file", "line_no"]
+    assert df.count() == 0 and df.columns == ["raw_line", "source_file", "position"]
     (tmp_path / "topics" / TOPIC / f"dt={DT}").mkdir(parents=True)  # exists, no files
     assert io.read_landing(spark, str(tmp_path), TOPIC, DT).count() == 0
 
