@@ -255,7 +255,9 @@ def latest_per_ind(df: DataFrame) -> DataFrame:
 def insights_all(spark: SparkSession, out: str) -> None:
     for kind in contract.KINDS:
         clean = spark.read.parquet(contract.clean_path(out, kind))
-        latest_per_ind(clean).createOrReplaceTempView(kind)
+        # Across landing dates the latest row of an ind wins; one date needs no window.
+        several_dates = clean.select("dt").distinct().limit(2).count() > 1
+        (latest_per_ind(clean) if several_dates else clean.drop("dt")).createOrReplaceTempView(kind)
     for table, query in QUERIES.items():
         result = typed_and_sorted(spark.sql(query), table)
         path = contract.insight_path(out, table)

@@ -26,8 +26,10 @@ LOCAL_CONF = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    # JIT-compile Spark's large generated methods too (HotSpot skips methods over
+    # 8,000 bytecodes, which leaves the cleaning projections interpreted: 2-3x slower).
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:-DontCompileHugeMethods",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC -XX:-DontCompileHugeMethods",
 }
 
 

@@ -10,8 +10,9 @@ caller turns into Dagster metadata or Pipes messages.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
@@ -152,7 +153,7 @@ def build_insights(
                 "seconds": round(time.monotonic() - started, 2),
                 "preview": markdown_table([r.asDict() for r in rows[:50]], computed.columns),
             }
-            check = run_insight_check(name, table)
+            check = run_insight_check(name, [r.asDict() for r in rows])
             results.append(StageResult(("insights", name), metadata, [check]))
     finally:
         insight_sql.release()

@@ -7,18 +7,10 @@ import pytest
 
 @pytest.fixture(scope="session")
 def spark():
-    """A small local Spark session (local[2], UTC, 2 shuffle partitions, no UI)."""
-    from pyspark.sql import SparkSession
+    """The product's local session (``spark.get_session``) on local[2], 2 shuffle partitions."""
+    from pinterest_pipeline.spark import get_session
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("pinterest-pipeline-tests")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
+    session = get_session(master="local[2]", app_name="pinterest-pipeline-tests")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
     yield session
     session.stop()

@@ -22,8 +22,12 @@ Parsing
     ``{"a":1} {"b":2}``); a line whose only brackets are its first and last
     character is one object, any other line goes through a bracket walk that
     rejects such lines. Blank lines, top-level arrays, strings, numbers and
-    ``null`` are not objects. Objects with a duplicated field name are rejected
-    by the parser (not an object).
+    ``null`` are not objects. In an object with a repeated field name the last
+    value wins (as in Python's ``json`` and Spark's JSON reader; the session sets
+    ``spark.sql.variant.allowDuplicateKeys`` so both parsers agree).
+    Lines as the sink writes them (no bracket inside, an integer key) are read
+    once with ``from_json`` and the contract's types; only the others are also
+    parsed as ``VARIANT`` to learn the JSON type of their key and fields.
 
 Quarantine (first failing rule wins; reasons are stable strings)
     * ``not a JSON object``
@@ -89,6 +93,7 @@ _TRIM = r"(?U)^\s+|\s+$"
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$"
+_FLAT_OBJECT = r"^\{[^\[\]{}]*\}$"
 _JSON_STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 _REASON_VALUE_CHARS = 40
 
@@ -234,8 +239,9 @@ def _without_placeholders(f: str) -> Column:
     placeholders = contract.PIN_PLACEHOLDERS.get(f, ())
     if not placeholders:
         return t
-    padded = _first_or_last_is_space(t) & reduce(operator.or_, [t.contains(p) for p in placeholders])
-    is_placeholder = t.isin(*placeholders) | (padded & F.regexp_replace(t, _TRIM, "").isin(*placeholders))
+    # A (padded) placeholder contains it: only such values are trimmed and compared.
+    maybe = reduce(operator.or_, [t.contains(p) for p in placeholders])
+    is_placeholder = maybe & F.regexp_replace(t, _TRIM, "").isin(*placeholders)
     return F.when(~is_placeholder, t)
 
 
@@ -357,34 +363,40 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     key = contract.RAW_KEY[kind]
     fields = [f for f in contract.RAW_FIELDS[kind] if f not in (key, "downloaded")]
     raw_line = F.col("raw_line")
-    inner = F.substring(raw_line, 2, F.length(raw_line) - 2)
-    # A line as the sink writes it has no bracket but its first and last character.
-    flat = (
-        raw_line.startswith("{")
-        & raw_line.endswith("}")
-        & ~reduce(operator.or_, [inner.contains(b) for b in "{}[]"])
-    )
+    # A repeated field name: the last value wins in VARIANT as in from_json.
+    raw.sparkSession.conf.set("spark.sql.variant.allowDuplicateKeys", "true")
+    # Fast path, for a line as the sink writes it: no bracket but its first and
+    # last character (so one object, no nested value) and an integer key, read by
+    # from_json with the contract's types. Any other line is parsed as VARIANT to
+    # find the JSON types of its key and fields (and walked for trailing garbage).
+    schema = ", ".join([f"`{key}` bigint"] + [f"`{f}` string" for f in fields])
     lines = raw.select(
         "raw_line", "source_file", "position",
-        F.try_parse_json(raw_line).alias("_p"), flat.alias("_flat"),
+        F.from_json(raw_line, schema).alias("_r"), raw_line.rlike(_FLAT_OBJECT).alias("_flat"),
     )
-    # The bracket walk only where the cheap test cannot tell.
-    parsed, is_flat = F.col("_p"), F.col("_flat")
+    record, is_flat = F.col("_r"), F.col("_flat")
+    fast = is_flat & record[key].isNotNull()
+    lines = _stage(lines, {"_fast": fast, "_p": F.when(~fast, F.try_parse_json(raw_line))})
+    parsed = F.col("_p")
     lines = _stage(lines, {"_walk": F.when(parsed.isNotNull() & ~is_flat, _bracket_walk(raw_line))})
     one = is_flat | _one_object(raw_line, F.col("_walk"))
-    lines = lines.select("raw_line", "source_file", "position", "_flat",
-                         F.when(parsed.isNotNull() & one, parsed).alias("_v"))
+    lines = _stage(lines, {"_v": F.when(parsed.isNotNull() & one, parsed)})
+    fast, v = F.col("_fast"), F.col("_v")
+
+    def text(f: str) -> Column:  # from_json keeps a non-string value's JSON text, like VARIANT
+        return F.when(record.isNotNull(), record[f]).otherwise(_field(v, f))
+
     fields_stage = lines.select(
         "raw_line",
         "source_file",
         "position",
-        F.col("_v").isNotNull().alias("_object"),
-        *([F.to_json("_v").alias("_canon")] if canonical else []),
-        _json_type(F.col("_v"), key).alias("_key_type"),
-        _field(F.col("_v"), key, "bigint").alias("_key"),
-        *[_field(F.col("_v"), f).alias(f) for f in fields],
+        (fast | v.isNotNull()).alias("_object"),
+        *([F.to_json(F.try_parse_json(raw_line)).alias("_canon")] if canonical else []),
+        F.when(fast, F.lit("BIGINT")).otherwise(_json_type(v, key)).alias("_key_type"),
+        F.when(fast, record[key]).otherwise(_field(v, key, "bigint")).alias("_key"),
+        *[text(f).alias(f) for f in fields],
         # Only a line with brackets inside can hold an object or array in a field.
-        *[F.when(~F.col("_flat"), _json_type(F.col("_v"), f)).alias(f"{f}__type") for f in fields],
+        *[F.when(~is_flat, _json_type(v, f)).alias(f"{f}__type") for f in fields],
     )
     df = _stage(fields_stage, {f"_t_{f}": _not_blank(F.col(f)) for f in fields})
     df = _stage(df, {

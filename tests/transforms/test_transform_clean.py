@@ -210,11 +210,18 @@ def test_user_values(spark):
 
 NOT_OBJECTS = ["", "   ", "not json", "[1, 2]", "null", "12", '"a string"', '{"index": 1',
                '{"index": 1} trailing', '{"index": 1} {"index": 2}', '{"index": 1}}',
-               '{"index": 1}, {"index": 2}', '{"index": 1, "index": 2}']
+               '{"index": 1}, {"index": 2}']
 
 
 def test_not_a_json_object(spark):
     assert reasons_by_line(spark, "pin", NOT_OBJECTS) == dict.fromkeys(NOT_OBJECTS, "not a JSON object")
+
+
+def test_a_repeated_field_name_takes_the_last_value(spark):
+    flat = '{"index": 1, "title": "first", "title": "last", "category": "art"}'
+    nested = '{"index": 2, "title": "first", "x": [1], "title": "last", "category": "art"}'
+    rows = {r.ind: r.title for r in run(spark, "pin", [flat, nested]).clean.collect()}
+    assert rows == {1: "last", 2: "last"}
 
 
 def test_nested_values_inside_an_object_do_not_confuse_the_bracket_walk(spark):

@@ -54,7 +54,7 @@ def test_checks_pass_on_real_data(pipeline):
 def test_all_insights_non_empty_and_pass_their_check(spark, pipeline):
     for name in contract.INSIGHTS:
         df = insights.compute(spark, name)
-        assert validation.run_insight_check(name, df).passed, name
+        assert validation.run_insight_check(name, [r.asDict() for r in df.collect()]).passed, name
 
 
 def follower_count(raw):

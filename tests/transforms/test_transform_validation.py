@@ -114,17 +114,44 @@ def test_failure_cases_are_capped(spark):
     assert o.metadata["failure_counts"]["follower_count >= 0"] == 30
 
 
-def test_insight_check(spark):
+def test_insight_check():
     name = "top_category_by_country"
-    schema = ", ".join(f"{c} {t}" for c, t in contract.INSIGHT_COLUMNS[name])
-    ok = spark.createDataFrame([("France", "art", 2), ("Spain", "art", 1)], schema)
+    ok = [{"country": "France", "category": "art", "category_count": 2},
+          {"country": "Spain", "category": "art", "category_count": 1}]
     o = V.run_insight_check(name, ok)
     assert o.passed and o.name == V.INSIGHT_CHECK.name == "non_empty_unique_keys"
-    dup = V.run_insight_check(name, ok.union(ok.limit(1)))
+    dup = V.run_insight_check(name, ok + ok[:1])
     assert not dup.passed and dup.metadata["failure_cases"] == [{"country": "France", "rows": 2}]
-    assert not V.run_insight_check(name, ok.limit(0)).passed
+    assert dup.metadata["duplicated_keys"] == 1
+    assert not V.run_insight_check(name, []).passed
     top = "country_with_top_poster"
-    schema = ", ".join(f"{c} {t}" for c, t in contract.INSIGHT_COLUMNS[top])
-    one = spark.createDataFrame([("Spain", 5)], schema)
+    one = [{"country": "Spain", "follower_count": 5}]
     assert V.run_insight_check(top, one).passed
-    assert not V.run_insight_check(top, one.union(one)).passed
+    assert not V.run_insight_check(top, one + one).passed
+
+
+def jobs_of(spark, group, fn):
+    spark.sparkContext.setJobGroup(group, group)
+    try:
+        result = fn()
+    finally:
+        spark.sparkContext.setLocalProperty("spark.jobGroup.id", None)
+    return result, len(spark.sparkContext.statusTracker().getJobIdsForGroup(group))
+
+
+def test_a_passing_table_costs_one_aggregation(spark):
+    """The happy path: one aggregation query, pandera at schema depth.
+
+    pandera's schema depth still probes the non-nullable key (``filter(ind is
+    null).limit(1)``); its data checks (one query per rule) do not run.
+    """
+    df = df_of(spark, "pin", [pin_row(i) for i in range(1, 50)])
+    _, profile_jobs = jobs_of(spark, "profile-only", lambda: V._profile("pin", df))
+    result, check_jobs = jobs_of(spark, "all-checks", lambda: V.run_clean_checks("pin", df))
+    assert all(o.passed for o in result)
+    _, probe_jobs = jobs_of(spark, "probe", lambda: df.filter("ind is null").limit(1).count())
+    assert check_jobs == profile_jobs + probe_jobs
+    # A failing table runs pandera's data checks and collects failure cases too.
+    bad = df_of(spark, "pin", [pin_row(1, follower_count=-1)])
+    result, failing_jobs = jobs_of(spark, "failing", lambda: V.run_clean_checks("pin", bad))
+    assert failing_jobs > profile_jobs and not result[2].passed
