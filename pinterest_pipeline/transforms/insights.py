@@ -53,8 +53,17 @@ def _age_group_sql(column: str) -> str:
 
 
 def _latest_per_key(df: DataFrame) -> DataFrame:
-    """One row per ``ind``: the row of the greatest ``dt``; ``dt`` dropped."""
+    """One row per ``ind``: the row of the greatest ``dt``; ``dt`` dropped.
+
+    A table with one ``dt`` holds one row per ``ind`` already (a clean partition
+    has unique keys): no window then. The dates are read off the file paths
+    (``dt=...`` folders) where the table has files, else off the data.
+    """
     key, part = contract.CLEAN_KEY, contract.PARTITION_COLUMN
+    files = df.inputFiles()
+    dates = {seg for f in files for seg in f.split("/") if seg.startswith(f"{part}=")}
+    if (len(dates) < 2 if files else df.select(part).distinct().limit(2).count() < 2):
+        return df.drop(part)
     latest = Window.partitionBy(key).orderBy(F.col(part).desc())
     return df.withColumn("_rank", F.row_number().over(latest)).filter("_rank = 1").drop("_rank", part)
 
@@ -79,7 +88,9 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
     users = latest["user"].cache()
     geo_side = latest["geo"].withColumn("_geo", F.lit(True))
     user_side = users.withColumn("_user", F.lit(True))
-    posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left").cache()
+    posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left")
+    posts = posts.coalesce(max(2, spark.sparkContext.defaultParallelism)
+                           if not _is_connect(spark) else 4).cache()
     _CACHED.extend([users, posts])
     latest["pin"].createOrReplaceTempView("pin")
     latest["geo"].createOrReplaceTempView("geo")
@@ -102,6 +113,10 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
         FROM _posts WHERE _user
         """
     )
+
+
+def _is_connect(spark: SparkSession) -> bool:
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def release() -> None:
