@@ -5,7 +5,7 @@ VENV := .venv
 PIPELINE := $(VENV)/bin/pinterest-pipeline
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: setup demo test test-fast dev wheel clean-data
+.PHONY: setup demo test test-fast dev wheel clean-data bench
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
@@ -23,6 +23,9 @@ test: setup  ## the whole test suite (unit + integration)
 
 test-fast: setup  ## unit tests only
 	$(VENV)/bin/pytest -m "not integration"
+
+bench: setup  ## benchmarks (not part of make test): writes docs/benchmarks.md and .png
+	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000
 	@$(VENV)/bin/python -c "from pinterest_pipeline.runner import prepare_dagster_home as p; p()"

@@ -1,0 +1,371 @@
+"""``make bench``: the batch path against a notebook Spark job and DuckDB, in one run.
+
+``python -m benchmarks.run [--posts 1000000] [--curve 100000] [--growth 10000000]
+[--nightly-days 10] [--smoke] [--work DIR] [--report docs/benchmarks.md]``
+
+Every figure is measured in this run, on this machine, side by side:
+
+1. **Scaled landings** (:mod:`benchmarks.generate`): real sample values with
+   new keys (or synthetic posts without the sample), in the sink's layout
+   (1,000 records per file) and, for ``--posts``, also as one large file per
+   topic.
+2. **Three engines on each sink-layout landing**, each as its own process
+   (JVM start included for the Spark ones): ``pinterest-pipeline run --all``
+   (Dagster, checks, quarantine, metadata), the notebook-style PySpark job
+   (:mod:`benchmarks.notebook_job`) and the DuckDB implementation of the
+   contract (:mod:`benchmarks.duckdb_job`). Their nine insight tables must be
+   equal (:mod:`benchmarks.compare`); a difference fails the bench.
+3. **Large files**: ``run --all`` on the one-file-per-topic landing (default
+   memory), compared with DuckDB's tables.
+4. **Profile** of the slowest stage (:mod:`benchmarks.profile_clean`),
+   **orchestration** overhead (:mod:`benchmarks.orchestration`) and the
+   **ingest** rates (``pinterest_pipeline.ingest.bench``).
+5. Optional: ``--growth N`` (a bigger landing, e.g. 10,000,000 posts) and
+   ``--nightly-days D`` (one new day of ``--posts`` after D days of clean
+   history, against the same night with no history).
+
+Writes the report (``--report``, default ``docs/benchmarks.md``) and a plot of
+time against posts, one line per engine (same name, ``.png``). ``--smoke``
+runs everything on 20,000 posts into a scratch report (``make test`` does).
+Exit status 1 if an engine failed or the tables differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import compare, generate
+
+ROOT = Path(__file__).resolve().parents[1]
+PIPELINE = str(Path(sys.executable).with_name("pinterest-pipeline"))
+STEP = re.compile(r"^\s+(\S+)\s+(?:dt=\S+: .*|\d+ rows )\[([0-9.]+) s\]$")
+
+
+def _say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
+    """Run ``command`` to the end; (wall seconds, stdout). Raises with its output on failure."""
+    started = time.perf_counter()
+    proc = subprocess.run(command, check=False, env={**os.environ, **(env or {})}, cwd=ROOT,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n"
+                           f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return seconds, proc.stdout
+
+
+def run_all(landing: Path, work: Path, start_date: str) -> tuple[float, dict[str, float], Path]:
+    """``pinterest-pipeline run --all`` in its own process; (seconds, per-asset seconds, warehouse)."""
+    warehouse = work / "warehouse"
+    env = {"PINTEREST_LANDING_URI": str(landing), "PINTEREST_WAREHOUSE_URI": str(warehouse),
+           "DAGSTER_HOME": str(work / "dagster"), "PINTEREST_START_DATE": start_date}
+    seconds, out = _timed([PIPELINE, "run", "--all"], env)
+    steps: dict[str, float] = {}
+    for line in out.splitlines():
+        match = STEP.match(line)
+        if match:
+            steps[match.group(1)] = steps.get(match.group(1), 0.0) + float(match.group(2))
+    return seconds, steps, warehouse
+
+
+def notebook(landing: Path, work: Path) -> tuple[float, Path]:
+    out = work / "notebook"
+    seconds, _ = _timed([sys.executable, "-m", "benchmarks.notebook_job",
+                         "--landing", str(landing), "--out", str(out)])
+    return seconds, out
+
+
+def duckdb(landing: Path, work: Path) -> tuple[float, Path]:
+    out = work / "duckdb"
+    seconds, _ = _timed([sys.executable, "-m", "benchmarks.duckdb_job",
+                         "--landing", str(landing), "--out", str(out), "--threads", "2"])
+    return seconds, out
+
+
+def _differences(reference: Path, other: Path, label: str) -> list[str]:
+    return [f"{label}: {d}" for d in compare.diff(compare.read_tables(str(reference)),
+                                                  compare.read_tables(str(other)))]
+
+
+def engines(posts: int, work: Path, *, layout: str = "sink", with_baseline: bool = True,
+            dates: int = 1) -> dict:
+    """Generate a landing and run the engines on it; one result row."""
+    landing = work / "landing"
+    summary = generate.generate(str(landing), posts, records_per_file=1000 if layout == "sink" else 0,
+                                dates=dates, quiet=True)
+    start = summary["dates"][0]
+    row: dict = {"posts": posts, "layout": layout, "files": summary["files"],
+                 "mb": round(summary["bytes"] / 1e6), "base": summary["base"]}
+    _say(f"{posts:,} posts ({layout}, {summary['files']:,} files, {row['mb']:,} MB): DuckDB")
+    row["duckdb_s"], duck_out = duckdb(landing, work)
+    _say(f"{posts:,} posts ({layout}): run --all")
+    row["run_all_s"], row["steps"], warehouse = run_all(landing, work, start)
+    problems = _differences(duck_out, warehouse, "run --all vs DuckDB")
+    if with_baseline:
+        _say(f"{posts:,} posts ({layout}): notebook-style PySpark job")
+        row["notebook_s"], nb_out = notebook(landing, work)
+        problems += _differences(duck_out, nb_out, "notebook vs DuckDB")
+        row["ratio_vs_notebook"] = round(row["run_all_s"] / row["notebook_s"], 2)
+    row["ratio_vs_duckdb"] = round(row["run_all_s"] / row["duckdb_s"], 1)
+    row["equal"] = not problems
+    row["problems"] = problems[:20]
+    _say(f"{posts:,} posts ({layout}): " + ", ".join(
+        f"{k}={row[k]}" for k in ("run_all_s", "notebook_s", "duckdb_s", "equal") if k in row))
+    shutil.rmtree(landing, ignore_errors=True)
+    return row
+
+
+def nightly(posts: int, days: int, work: Path) -> dict:
+    """One new day of ``posts`` after ``days`` days of clean history vs the same night alone."""
+    landing = work / "landing"
+    summary = generate.generate(str(landing), posts * (days + 1), dates=days + 1, quiet=True)
+    first, last = summary["dates"][0], summary["dates"][-1]
+    env = {"PINTEREST_LANDING_URI": str(landing), "PINTEREST_START_DATE": first}
+    results = {}
+    for label, history in (("no_history", False), ("with_history", True)):
+        home = work / label
+        env.update(PINTEREST_WAREHOUSE_URI=str(home / "warehouse"), DAGSTER_HOME=str(home / "dagster"))
+        if history:
+            _say(f"nightly: cleaning {days} days of history")
+            for dt in summary["dates"][:-1]:
+                _timed([PIPELINE, "run", "--date", dt], env)
+        _say(f"nightly: the night of {last} ({label})")
+        results[f"{label}_s"], _ = _timed([PIPELINE, "run", "--date", last], env)
+    results["ratio"] = round(results["with_history_s"] / results["no_history_s"], 2)
+    results.update(days=days, posts_per_day=posts)
+    shutil.rmtree(landing, ignore_errors=True)
+    return results
+
+
+def profile(posts: int, work: Path) -> dict:
+    landing = work / "landing"
+    generate.generate(str(landing), posts, quiet=True)
+    _, out = _timed([sys.executable, "-m", "benchmarks.profile_clean", "--landing", str(landing),
+                     "--kind", "pin", "--json"])
+    _say("profile of clean/pin done")
+    orchestration_out = _timed([sys.executable, "-m", "benchmarks.orchestration",
+                                "--landing", str(landing), "--json"])[1]
+    _say("orchestration done")
+    shutil.rmtree(landing, ignore_errors=True)
+    return {"clean_pin": json.loads(out.strip().splitlines()[-1]),
+            "orchestration": json.loads(orchestration_out.strip().splitlines()[-1]), "posts": posts}
+
+
+def ingest(posts: int) -> dict:
+    from pinterest_pipeline.ingest import bench as ingest_bench
+
+    rates = ingest_bench.run(posts=posts, echo=lambda _: None)
+    rates["kafka_fraction_of_raw"] = round(3 * rates["kafka_posts_per_s"]
+                                           / rates["broker_raw_msgs_per_s"], 3)
+    rates["posts"] = posts
+    _say("ingest done")
+    return rates
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    def first(cmd: list[str]) -> str:
+        try:
+            proc = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=30)
+            return (proc.stdout or proc.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "unknown"
+
+    cpu = "unknown"
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as info:
+            names = [line.split(":", 1)[1].strip() for line in info if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import duckdb as _duckdb
+    import pyspark
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1),
+            "os": platform.platform(), "python": platform.python_version(),
+            "java": first(["java", "-version"]), "pyspark": pyspark.__version__,
+            "duckdb": _duckdb.__version__}
+
+
+def _fmt(value, digits=1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def write_report(results: dict, report: Path) -> None:
+    m = results["machine"]
+    rows = results["engines"]
+    lines = [
+        "# Benchmarks",
+        "",
+        (f"Generated by `make bench` (`python -m benchmarks.run {' '.join(results['argv'])}`) on "
+        f"{results['date']}; every figure below comes from that one run. Regenerate with "
+        "`make bench`; the ratios are what to compare between runs (these machines are noisy)."),
+        "",
+        (f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB, {m['os']}; "
+        f"Python {m['python']}, {m['java']}, PySpark {m['pyspark']} (`local[*]`), "
+        f"DuckDB {m['duckdb']}."),
+        "",
+        (f"Data: {rows[0]['base'] if rows else ''}, scaled up with new keys "
+        "(`benchmarks/generate.py`), 1 % exact replays; sink layout = 1,000 records per "
+        "file, large = one file per topic."),
+        "",
+        "## The batch path: `run --all` against a notebook Spark job and DuckDB",
+        "",
+        ("Each engine is its own process (JVM start included); all three produce the nine "
+        "insight tables, compared row for row."),
+        "",
+        ("| posts | layout | files | MB | `run --all` | notebook PySpark | DuckDB "
+        "| `run --all` / notebook | `run --all` / DuckDB | tables equal |"),
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['posts']:,} | {r['layout']} | {r['files']:,} | {r['mb']:,} | {_fmt(r['run_all_s'])} s "
+            f"| {_fmt(r.get('notebook_s'))} s | {_fmt(r['duckdb_s'])} s "
+            f"| {_fmt(r.get('ratio_vs_notebook'), 2)} | {_fmt(r['ratio_vs_duckdb'])} "
+            f"| {'yes' if r['equal'] else 'NO'} |")
+    for r in rows:
+        for problem in r["problems"]:
+            lines.append(f"\n- difference ({r['posts']:,} posts, {r['layout']}): {problem}")
+    sink = [r for r in rows if r["layout"] == "sink"]
+    if len(sink) >= 2:
+        small, big = sink[0], sink[-1]
+        lines += ["", (f"Growth: {big['posts'] / small['posts']:,.0f}× the posts cost "
+                  f"{big['run_all_s'] / small['run_all_s']:.1f}× the time (`run --all`, "
+                  f"{small['posts']:,} → {big['posts']:,}).")]
+    steps = next((r["steps"] for r in reversed(rows) if r["layout"] == "sink"), {})
+    if steps:
+        lines += ["", "### Where `run --all` spends its time (largest sink-layout run)", "",
+                  ("Seconds per asset as the run reports them (the rest of the wall time is "
+                  "process and JVM start, Dagster and the checks' bookkeeping):"), "",
+                  "| asset | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {seconds:.1f} |" for name, seconds in steps.items()]
+    prof = results.get("profile")
+    if prof:
+        p = prof["clean_pin"]
+        lines += ["", f"### Profile of the slowest stage: clean/pin, {prof['posts']:,} posts", "",
+                  ("`benchmarks/profile_clean.py`: each step is a full Spark job including the "
+                  "steps before it, on a warm JVM."), "",
+                  "| step | cumulative | adds |", "|---|---:|---:|"]
+        previous = 0.0
+        for name, seconds in p.items():
+            lines.append(f"| {name} | {seconds:.2f} s | {seconds - previous:.2f} s |")
+            previous = seconds
+        o = prof["orchestration"]
+        lines += ["", f"### Orchestration ({prof['posts']:,} posts, one process, warm JVM)", "",
+                  (f"The same stage functions called directly: {o['direct_s']} s; through "
+                  f"Dagster runs (`run --all`'s code path, checks and events recorded): "
+                  f"{o['dagster_s']} s; ratio **{o['ratio']}**.")]
+    night = results.get("nightly")
+    if night:
+        lines += ["", "### Nightly", "",
+                  (f"One new day of {night['posts_per_day']:,} posts (`run --date`, clean + nine "
+                  f"insights): {night['no_history_s']:.1f} s with no history, "
+                  f"{night['with_history_s']:.1f} s with {night['days']} days of clean history; "
+                  f"ratio **{night['ratio']}**.")]
+    ing = results.get("ingest")
+    if ing:
+        lines += ["", f"## Ingest ({ing['posts']:,} posts, `pinterest_pipeline/ingest/bench.py`)", "",
+                  "| path | rate |", "|---|---:|",
+                  f"| broker raw produce | {ing['broker_raw_msgs_per_s']:,.0f} msg/s |",
+                  (f"| emulator → Kafka direct | {ing['kafka_posts_per_s']:,.0f} posts/s "
+                  f"({ing['kafka_fraction_of_raw']:.0%} of raw produce, 3 records a post) |"),
+                  f"| emulator → REST proxy → Kafka | {ing['rest_posts_per_s']:,.0f} posts/s |",
+                  f"| sink: Kafka → landing folder | {ing['sink_records_per_s']:,.0f} records/s |"]
+    if results.get("plot"):
+        lines += ["", f"![time against posts]({Path(results['plot']).name})"]
+    lines += ["", "Raw numbers: `" + Path(results["json"]).name + "`.", ""]
+    report.write_text("\n".join(lines))
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sink = sorted((r for r in rows if r["layout"] == "sink"), key=lambda r: r["posts"])
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    for key, label in (("run_all_s", "pinterest-pipeline run --all"),
+                       ("notebook_s", "notebook-style PySpark job"), ("duckdb_s", "DuckDB")):
+        points = [(r["posts"], r[key]) for r in sink if r.get(key) is not None]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("posts (sink layout, one landing date)")
+    ax.set_ylabel("wall time (s), one process")
+    ax.set_title("Clean + nine insights, time against posts")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--posts", type=int, default=1_000_000, help="main size (default 1,000,000)")
+    parser.add_argument("--curve", default="100000",
+                        help="more sink-layout sizes for the plot, comma-separated (default 100000)")
+    parser.add_argument("--growth", type=int, default=0, help="also this many posts (e.g. 10000000)")
+    parser.add_argument("--nightly-days", type=int, default=0,
+                        help="also one new day after this many days of history (e.g. 10)")
+    parser.add_argument("--profile-posts", type=int, default=None,
+                        help="posts for the profile and orchestration runs (default --posts)")
+    parser.add_argument("--ingest-posts", type=int, default=20_000, help="0 skips the ingest run")
+    parser.add_argument("--smoke", action="store_true", help="everything on 20,000 posts")
+    parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
+    parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.posts, args.curve, args.ingest_posts = 20_000, "", 2_000
+    sizes = sorted({int(s) for s in args.curve.split(",") if s.strip()} | {args.posts})
+    if args.growth:
+        sizes.append(args.growth)
+    report = Path(args.report)
+    report.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work or tempfile.mkdtemp(prefix="pinterest-bench-"))
+    results: dict = {"date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                     "argv": list(argv if argv is not None else sys.argv[1:]),
+                     "machine": machine(), "engines": []}
+    try:
+        for posts in sizes:
+            results["engines"].append(engines(posts, work / f"sink-{posts}",
+                                              with_baseline=posts <= max(args.posts, 1_000_000)))
+        results["engines"].append(engines(args.posts, work / "large", layout="large",
+                                          with_baseline=False))
+        results["profile"] = profile(args.profile_posts or args.posts, work / "profile")
+        if args.nightly_days:
+            results["nightly"] = nightly(args.posts, args.nightly_days, work / "nightly")
+        if args.ingest_posts:
+            results["ingest"] = ingest(args.ingest_posts)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    results["json"] = str(report.with_suffix(".json"))
+    results["plot"] = str(report.with_suffix(".png"))
+    plot(results["engines"], Path(results["plot"]))
+    Path(results["json"]).write_text(json.dumps(results, indent=1) + "\n")
+    write_report(results, report)
+    _say(f"wrote {report}, {results['plot']} and {results['json']}")
+    return 0 if all(r["equal"] for r in results["engines"]) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""``make bench`` keeps working: its whole run on 20,000 posts (``--smoke``).
+
+The same scripts as the real benchmark (landing generator, ``run --all``, the
+notebook-style job, DuckDB, the profile, the orchestration comparison and the
+ingest rates), with the report written to a scratch folder.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import run as bench
+
+pytestmark = pytest.mark.integration
+
+
+def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path):
+    report = tmp_path / "benchmarks.md"
+    assert bench.main(["--smoke", "--report", str(report)]) == 0
+    results = json.loads(report.with_suffix(".json").read_text())
+    layouts = {r["layout"]: r for r in results["engines"]}
+    assert set(layouts) == {"sink", "large"}
+    assert all(r["equal"] and r["run_all_s"] > 0 for r in results["engines"])
+    sink = layouts["sink"]
+    assert sink["posts"] == 20_000 and sink["notebook_s"] > 0 and sink["duckdb_s"] > 0
+    assert set(sink["steps"]) >= {"clean/pin", "clean/geo", "clean/user"}
+    assert list(results["profile"]["clean_pin"]) == ["read", "parse + rules", "dedup", "write", "checks"]
+    assert results["profile"]["orchestration"]["ratio"] > 0
+    assert results["ingest"]["sink_records_per_s"] > 0
+    text = report.read_text()
+    assert "| 20,000 | sink |" in text and "tables equal" in text
+    assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
