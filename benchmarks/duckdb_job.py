@@ -18,7 +18,9 @@ Reading
     (:data:`KEPT`; :func:`clean_sql` defines them all).
 
 Cleaning: a line is a clean row when
-    * it is one JSON object without a repeated name, its key (``index`` / ``ind``) is
+    * it is one JSON object without a repeated name (the product takes the last value
+      of a repeated name; here such a line is left out: the benchmark's landings,
+      written as the sink writes, have none), its key (``index`` / ``ind``) is
       a JSON integer that fits a long, and no field but ``downloaded`` (and unknown
       ones) holds an array or object;
     * ``timestamp`` / ``date_joined`` match one of the two contract formats exactly
