@@ -18,6 +18,15 @@ SESSION_CONF = {
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
 }
 
+#: JIT-compile Spark's large generated methods too: HotSpot skips methods over 8,000
+#: bytecodes, which leaves the cleaning projections interpreted (2-3x slower). Job
+#: clusters get the same options (``DatabricksCompute.cluster_spec``).
+JIT_OPTION = "-XX:-DontCompileHugeMethods"
+JIT_CONF = {
+    "spark.driver.extraJavaOptions": JIT_OPTION,
+    "spark.executor.extraJavaOptions": JIT_OPTION,
+}
+
 #: Extra settings for the embedded local session (small data, laptop-sized).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
@@ -29,10 +38,8 @@ LOCAL_CONF = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
-    # JIT-compile Spark's large generated methods too (HotSpot skips methods over
-    # 8,000 bytecodes, which leaves the cleaning projections interpreted: 2-3x slower).
-    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC -XX:-DontCompileHugeMethods",
-    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC -XX:-DontCompileHugeMethods",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
+    "spark.executor.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
 }
 
 

@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from pinterest_pipeline import settings, stages
 from pinterest_pipeline.defs.metadata import stage_events
-from pinterest_pipeline.spark import get_session
+from pinterest_pipeline.spark import JIT_CONF, get_session
 from pinterest_pipeline.stages import Locations
 
 StageEvent = dg.MaterializeResult | dg.AssetCheckResult
@@ -184,12 +184,14 @@ class DatabricksCompute(PipesCompute):
             "node_type_id": self.node_type,
             "num_workers": self.num_workers,
             "spark_env_vars": env,
+            # The cleaning's generated code is large: let the JIT compile it (spark.py).
+            "spark_conf": dict(JIT_CONF),
         }
         if self.num_workers == 0:
-            spec["spark_conf"] = {
+            spec["spark_conf"].update({
                 "spark.databricks.cluster.profile": "singleNode",
                 "spark.master": "local[*]",
-            }
+            })
             spec["custom_tags"] = {"ResourceClass": "SingleNode"}
         return spec
 

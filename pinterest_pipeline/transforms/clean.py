@@ -73,6 +73,7 @@ Duplicates (rows that passed quarantine, per ``ind``)
 from __future__ import annotations
 
 import operator
+import uuid
 from functools import reduce
 
 from pyspark.sql import Column, DataFrame, Observation, Window
@@ -108,7 +109,8 @@ class CleanResult:
 
     def __init__(self, kind: str, dt: str, raw: DataFrame, checked: DataFrame):
         self.kind, self.dt, self._raw, self._checked = kind, dt, raw, checked
-        self._lines, self._rows = Observation(f"lines_{kind}"), Observation(f"rows_{kind}")
+        tag = f"{kind}_{uuid.uuid4().hex[:8]}"  # observation names are unique per session
+        self._lines, self._rows = Observation(f"lines_{tag}"), Observation(f"rows_{tag}")
         observed = checked.observe(
             self._lines, F.count(F.lit(1)).alias("rows_in"), F.count("reason").alias("quarantined")
         )

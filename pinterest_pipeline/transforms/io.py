@@ -80,8 +80,10 @@ def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> 
     """
     folder = _join(landing_uri, contract.landing_prefix(topic, dt))
     empty = spark.createDataFrame([], LANDING_SCHEMA)
-    if is_local(folder) and not os.path.isdir(local_path(folder)):
-        return empty
+    if is_local(folder):
+        if not os.path.isdir(local_path(folder)):
+            return empty
+        _check_readable(local_path(folder))
     try:
         lines = spark.read.option("pathGlobFilter", "*.json").option("lineSep", "\n").text(folder)
         _ = lines.columns  # forces analysis (lazy under Spark Connect)
@@ -98,6 +100,35 @@ def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> 
         F.col("_metadata.file_path").alias("source_file"),
         position.alias("position"),
     )
+
+
+class UnreadableLandingFile(OSError):
+    """A landing file that cannot be read; the message names every such file and why."""
+
+
+def _check_readable(folder: str) -> None:
+    """Every ``*.json`` entry of a local landing folder is a readable regular file.
+
+    Spark would fail the whole date on such a file with a stack trace (or, for a
+    folder named ``*.json``, read into it); this says which files and why first.
+    """
+    problems = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.name.endswith(".json"):
+                continue
+            path = os.path.join(folder, entry.name)
+            if not os.path.exists(path):
+                problems.append(f"{path}: broken link or vanished")
+            elif not os.path.isfile(path):
+                problems.append(f"{path}: not a regular file")
+            elif not os.access(path, os.R_OK):
+                problems.append(f"{path}: permission denied")
+    if problems:
+        raise UnreadableLandingFile(
+            f"{len(problems)} landing file(s) cannot be read; nothing of this date was "
+            "cleaned: " + "; ".join(problems)
+        )
 
 
 # --- warehouse tables -----------------------------------------------------------

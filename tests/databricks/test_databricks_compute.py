@@ -164,6 +164,10 @@ def test_clean_subset_is_one_run_with_the_exact_job_cluster_payload(workspace):
             "node_type_id": "m5d.large",
             "num_workers": 2,
             "spark_env_vars": {**LOCATION_ENV, "PINTEREST_DEPLOYMENT": "prod"},
+            "spark_conf": {
+                "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+                "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+            },
         },
     }
     # Pipes: context and messages in DBFS temp folders the client created (and removed).
@@ -313,6 +317,8 @@ def test_single_node_cluster_when_no_workers(workspace, monkeypatch):
     assert cluster["spark_conf"] == {
         "spark.databricks.cluster.profile": "singleNode",
         "spark.master": "local[*]",
+        "spark.driver.extraJavaOptions": "-XX:-DontCompileHugeMethods",
+        "spark.executor.extraJavaOptions": "-XX:-DontCompileHugeMethods",
     }
     assert cluster["custom_tags"] == {"ResourceClass": "SingleNode"}
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from pinterest_pipeline.transforms.io import LANDING_SCHEMA
+from tests.sample import SAMPLE_DIR
 
-from tests.sample import SAMPLE_DIR  # noqa: E402
 SAMPLE_DIR = Path(os.environ.get("PINTEREST_SAMPLE_DIR", SAMPLE_DIR)).resolve()
 
 

@@ -62,6 +62,19 @@ def test_read_landing_missing_folder_is_empty(spark, tmp_path):
     assert io.read_landing(spark, str(tmp_path), TOPIC, DT).count() == 0
 
 
+def test_unreadable_landing_files_are_named(spark, tmp_path):
+    land(tmp_path, "pinterest.pin+0+0000000000.json", b'{"a":1}\n')
+    folder = tmp_path / "topics" / TOPIC / f"dt={DT}"
+    (folder / "pinterest.pin+0+0000000001.json").symlink_to(tmp_path / "gone.json")
+    (folder / "pinterest.pin+0+0000000002.json").mkdir()
+    with pytest.raises(io.UnreadableLandingFile) as err:
+        io.read_landing(spark, str(tmp_path), TOPIC, DT)
+    message = str(err.value)
+    assert "2 landing file(s)" in message
+    assert "pinterest.pin+0+0000000001.json: broken link" in message
+    assert "pinterest.pin+0+0000000002.json: not a regular file" in message
+
+
 def table_rows(spark, path):
     df = io.read_table(spark, path)
     return None if df is None else sorted(tuple(r) for r in df.collect())
