@@ -88,9 +88,7 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
     users = latest["user"].cache()
     geo_side = latest["geo"].withColumn("_geo", F.lit(True))
     user_side = users.withColumn("_user", F.lit(True))
-    posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left")
-    posts = posts.coalesce(max(2, spark.sparkContext.defaultParallelism)
-                           if not _is_connect(spark) else 4).cache()
+    posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left").cache()
     _CACHED.extend([users, posts])
     latest["pin"].createOrReplaceTempView("pin")
     latest["geo"].createOrReplaceTempView("geo")
@@ -113,10 +111,6 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
         FROM _posts WHERE _user
         """
     )
-
-
-def _is_connect(spark: SparkSession) -> bool:
-    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def release() -> None:
