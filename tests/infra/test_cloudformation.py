@@ -233,3 +233,14 @@ def test_no_wildcard_admin_permissions(any_template):
                     name,
                     statement,
                 )
+
+
+def test_rest_proxy_role_produces_to_the_pipeline_topics_never_the_dead_letter_topic(template):
+    statements = template["Resources"]["RestProxyRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    allow = [s for s in statements if s["Effect"] == "Allow" and "kafka-cluster:WriteData" in s["Action"]]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert [s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1] for s in allow] == ["${TopicPrefix}.*"]
+    assert [(s["Action"], s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1]) for s in deny] == [
+        ("kafka-cluster:WriteData", json.loads(SINK_CONFIG.read_text())["errors.deadletterqueue.topic.name"])
+    ]
+    assert not any("kafka-cluster:ReadData" in s["Action"] for s in statements)
