@@ -90,7 +90,9 @@ def request_auth(
         if not api_key.strip():
             raise ValueError("--api-key is empty")
         if auth != "none" or region:
-            raise ValueError("--api-key is the alternative to --auth sigv4/--region, not an addition")
+            raise ValueError(
+                "--api-key is the alternative to --auth sigv4/--region, not an addition"
+            )
         return ApiKeyAuth(api_key)
     if auth == "none":
         if region:

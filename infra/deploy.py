@@ -64,7 +64,11 @@ def check_value(name: str, rule: dict[str, Any], value: Any) -> list[str]:
     kind = rule["Type"]
     if kind in AWS_ID_TYPES:
         items = _as_list(value) if kind.startswith("List<") else [str(value)]
-        return [f"{name}: {v!r} is not a {kind}" for v in items if not re.fullmatch(AWS_ID_TYPES[kind], v)]
+        return [
+            f"{name}: {v!r} is not a {kind}"
+            for v in items
+            if not re.fullmatch(AWS_ID_TYPES[kind], v)
+        ]
     if kind == "Number":
         try:
             number = float(value)
@@ -86,16 +90,24 @@ def check_value(name: str, rule: dict[str, Any], value: Any) -> list[str]:
 
 def validate(config: dict[str, Any]) -> list[str]:
     """Every problem of a parameters file; empty when it can be deployed."""
-    errors = [f"unknown key {k!r} (expected {sorted(FILE_KEYS)})" for k in sorted(set(config) - FILE_KEYS)]
+    errors = [
+        f"unknown key {k!r} (expected {sorted(FILE_KEYS)})" for k in sorted(set(config) - FILE_KEYS)
+    ]
     stack = str(config.get("stack_name", ""))
     foundation_name = template_parameters(FOUNDATION)["Name"]
     if not re.fullmatch(foundation_name["AllowedPattern"], stack):
-        errors.append(f"stack_name {stack!r} must match {foundation_name['AllowedPattern']} (it names the buckets)")
+        errors.append(
+            f"stack_name {stack!r} must match {foundation_name['AllowedPattern']} (it names the buckets)"
+        )
     if not REGION.fullmatch(str(config.get("region", ""))):
-        errors.append(f"region {config.get('region')!r} is not an AWS region name such as eu-west-1")
+        errors.append(
+            f"region {config.get('region')!r} is not an AWS region name such as eu-west-1"
+        )
     zip_path = Path(str(config.get("connector_zip", "")))
     if not zip_path.is_file() or not zipfile.is_zipfile(zip_path):
-        errors.append(f"connector_zip {str(zip_path)!r} is not a zip file (the Confluent S3 sink from Confluent Hub)")
+        errors.append(
+            f"connector_zip {str(zip_path)!r} is not a zip file (the Confluent S3 sink from Confluent Hub)"
+        )
     params = config.get("parameters")
     if not isinstance(params, dict):
         return [*errors, "parameters must be an object {Name: value}"]
@@ -110,19 +122,27 @@ def validate(config: dict[str, Any]) -> list[str]:
             continue
         if name not in params:
             if "Default" not in rule:
-                errors.append(f"parameters: {name} is required ({rule.get('Description', '').strip()})")
+                errors.append(
+                    f"parameters: {name} is required ({rule.get('Description', '').strip()})"
+                )
             continue
         errors.extend(check_value(name, rule, params[name]))
     subnets = _as_list(params.get("PrivateSubnetIds", []))
     if len(subnets) < 2 or len(set(subnets)) != len(subnets):
-        errors.append("parameters: PrivateSubnetIds needs at least two different subnets (MWAA uses two)")
+        errors.append(
+            "parameters: PrivateSubnetIds needs at least two different subnets (MWAA uses two)"
+        )
     brokers = params.get("NumberOfBrokerNodes", rules["NumberOfBrokerNodes"]["Default"])
     if subnets and str(brokers).isdigit() and int(brokers) % len(subnets):
-        errors.append(f"parameters: NumberOfBrokerNodes {brokers} is not a multiple of the {len(subnets)} subnets")
+        errors.append(
+            f"parameters: NumberOfBrokerNodes {brokers} is not a multiple of the {len(subnets)} subnets"
+        )
     return errors
 
 
-def plan(config: dict[str, Any], outputs: dict[str, str], requirements_version: str) -> list[list[str]]:
+def plan(
+    config: dict[str, Any], outputs: dict[str, str], requirements_version: str
+) -> list[list[str]]:
     """The AWS CLI calls, in order; ``outputs``/``requirements_version`` may be placeholders."""
     stack, region = config["stack_name"], config["region"]
     foundation = f"{stack}-foundation"
@@ -142,16 +162,18 @@ def plan(config: dict[str, Any], outputs: dict[str, str], requirements_version: 
         "ConnectPluginFileKey": plugin_key,
         "MwaaRequirementsObjectVersion": requirements_version,
     }
+    # fmt: off
     return [
         deploy(foundation, FOUNDATION, {"Name": stack}),
         [*aws, "s3", "cp", str(zip_path), f"s3://{outputs['ArtifactsBucketName']}/{plugin_key}"],
         [*aws, "s3", "cp", str(DAG), f"s3://{outputs['MwaaSourceBucketName']}/dags/{DAG.name}"],
         [*aws, "s3api", "put-object", "--bucket", outputs["MwaaSourceBucketName"], "--key", "requirements.txt",
-         "--body", str(REQUIREMENTS), "--query", "VersionId", "--output", "text"],  # fmt: skip
+         "--body", str(REQUIREMENTS), "--query", "VersionId", "--output", "text"],
         deploy(stack, MAIN, main),
         [*aws, "cloudformation", "describe-stacks", "--stack-name", stack, "--query", "Stacks[0].Outputs",
-         "--output", "table"],  # fmt: skip
+         "--output", "table"],
     ]
+    # fmt: on
 
 
 def _cli_value(value: Any) -> str:
@@ -181,15 +203,23 @@ def deploy(config: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--params", required=True, type=Path, help="parameters file (infra/parameters.example.json)")
-    parser.add_argument("--dry-run", action="store_true", help="validate and print the commands, call nothing")
+    parser.add_argument(
+        "--params", required=True, type=Path, help="parameters file (infra/parameters.example.json)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="validate and print the commands, call nothing"
+    )
     args = parser.parse_args(argv)
     try:
         config = json.loads(args.params.read_text())
     except (OSError, ValueError) as exc:
         print(f"deploy: cannot read {args.params}: {exc}", file=sys.stderr)
         return 2
-    errors = validate(config) if isinstance(config, dict) else ["the parameters file must hold a JSON object"]
+    errors = (
+        validate(config)
+        if isinstance(config, dict)
+        else ["the parameters file must hold a JSON object"]
+    )
     if errors:
         print(f"deploy: {args.params} has {len(errors)} problem(s):", file=sys.stderr)
         for error in errors:
@@ -211,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         deploy(config)
     except subprocess.CalledProcessError as exc:
-        print(f"deploy: {shlex.join(exc.cmd)} failed with exit code {exc.returncode}", file=sys.stderr)
+        print(
+            f"deploy: {shlex.join(exc.cmd)} failed with exit code {exc.returncode}", file=sys.stderr
+        )
         return 1
     return 0
 

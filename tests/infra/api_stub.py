@@ -64,13 +64,17 @@ class ApiStub:
 
     def __post_init__(self) -> None:
         self.routes = routes(self.template, self.prefix)
-        model = of_type(self.template, "AWS::ApiGateway::Model")["ProduceRequestModel"]["Properties"]
+        model = of_type(self.template, "AWS::ApiGateway::Model")["ProduceRequestModel"][
+            "Properties"
+        ]
         self.schema = model["Schema"]
         self.lock = threading.Lock()
 
     # --- what API Gateway checks, in its order -----------------------------------------
 
-    def check(self, method: str, path: str, headers: dict[str, str], body: bytes, host: str) -> tuple[int, str]:
+    def check(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, host: str
+    ) -> tuple[int, str]:
         route = path.removeprefix(f"/{STAGE}")
         props = self.routes.get(route)
         if not path.startswith(f"/{STAGE}/") or props is None or props["HttpMethod"] != method:
@@ -89,21 +93,35 @@ class ApiStub:
             return 400, f"Invalid request body: {str(exc).splitlines()[0]}"
         return 200, ""
 
-    def _signature_problem(self, method: str, path: str, headers: dict[str, str], body: bytes, host: str) -> str:
+    def _signature_problem(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, host: str
+    ) -> str:
         found = _AUTH_HEADER.match(headers.get("authorization", ""))
         if not found:
             return "Missing or malformed Authorization header"
         creds = self.credentials
-        if (found["key"], found["region"], found["service"]) != (creds.access_key, self.region, "execute-api"):
-            return f"Credential scope {found['key']}/{found['region']}/{found['service']} is not ours"
+        if (found["key"], found["region"], found["service"]) != (
+            creds.access_key,
+            self.region,
+            "execute-api",
+        ):
+            return (
+                f"Credential scope {found['key']}/{found['region']}/{found['service']} is not ours"
+            )
         signed = found["signed"].split(";")
         if not {"host", "x-amz-date", "content-type"} <= set(signed):
             return f"SignedHeaders {signed} leave out host, x-amz-date or content-type"
-        if creds.token and (headers.get("x-amz-security-token") != creds.token or "x-amz-security-token" not in signed):
+        if creds.token and (
+            headers.get("x-amz-security-token") != creds.token
+            or "x-amz-security-token" not in signed
+        ):
             return "The security token included in the request is invalid"
         stamp = headers.get("x-amz-date", "")
         when = dt.datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-        if abs((dt.datetime.now(dt.UTC) - when).total_seconds()) > 300 or stamp[:8] != found["date"]:
+        if (
+            abs((dt.datetime.now(dt.UTC) - when).total_seconds()) > 300
+            or stamp[:8] != found["date"]
+        ):
             return "Signature expired"
         request = AWSRequest(
             method=method,
@@ -113,7 +131,9 @@ class ApiStub:
         )
         request.context["timestamp"] = stamp
         signer = SigV4Auth(creds, "execute-api", self.region)
-        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        expected = signer.signature(
+            signer.string_to_sign(request, signer.canonical_request(request)), request
+        )
         if expected != found["signature"]:
             return "The request signature we calculated does not match the signature you provided"
         return ""
@@ -124,17 +144,21 @@ class ApiStub:
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status, why = stub.check(self.command, self.path, headers, body, self.headers["Host"])
+                status, why = stub.check(
+                    self.command, self.path, headers, body, self.headers["Host"]
+                )
                 with stub.lock:
                     if status == 200:
                         n = len(json.loads(body)["records"])
                         route = self.path.removeprefix(f"/{STAGE}")
                         start = stub.accepted.get(route, 0)
                         stub.accepted[route] = start + n
-                        reply = {"offsets": [{"partition": 0, "offset": start + i} for i in range(n)]}
+                        reply = {
+                            "offsets": [{"partition": 0, "offset": start + i} for i in range(n)]
+                        }
                     else:
                         stub.refused.append((status, why))
                         reply = {"message": why}
@@ -145,7 +169,7 @@ class ApiStub:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_PUT = do_DELETE = do_POST  # noqa: N815 - unknown methods meet the same gate
+            do_GET = do_PUT = do_DELETE = do_POST  # unknown methods meet the same gate
 
             def log_message(self, *args: Any) -> None:
                 pass

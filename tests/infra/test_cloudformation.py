@@ -121,7 +121,9 @@ def test_log_groups_are_kms_encrypted_and_kept(template):
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}, name
         assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", name
         # the key lets CloudWatch Logs use it for exactly these groups
-        assert sub_text(group["Properties"]["LogGroupName"]).startswith("/pinterest-pipeline/${AWS::StackName}/")
+        assert sub_text(group["Properties"]["LogGroupName"]).startswith(
+            "/pinterest-pipeline/${AWS::StackName}/"
+        )
     key = template["Resources"]["LogsKey"]["Properties"]
     assert key["EnableKeyRotation"] is True
 
@@ -183,7 +185,9 @@ def test_sink_config_matches_the_data_contract_and_the_local_sink():
     names = contract.topic_names("0a1b").values()
     assert all(regex.fullmatch(name) for name in names)
     assert not regex.fullmatch("0a1b.pins") and not regex.fullmatch("0a1bXpin")
-    assert not regex.fullmatch(config["errors.deadletterqueue.topic.name"].replace("${TopicPrefix}", "0a1b"))
+    assert not regex.fullmatch(
+        config["errors.deadletterqueue.topic.name"].replace("${TopicPrefix}", "0a1b")
+    )
 
 
 def test_connector_sends_bad_records_to_the_dead_letter_topic_and_logs_them(template):
@@ -210,7 +214,9 @@ def test_databricks_instance_profile_reads_landing_writes_warehouse(template):
     assert [sub_text(s["Resource"]) for s in writes] == ["${LandingBucket.Arn}/warehouse/*"]
     profile = template["Resources"]["DatabricksInstanceProfile"]["Properties"]
     assert profile["Roles"] == [{"Ref": "DatabricksRole"}]
-    assert sub_text(template["Outputs"]["WarehouseUri"]["Value"]) == "s3://${LandingBucket}/warehouse"
+    assert (
+        sub_text(template["Outputs"]["WarehouseUri"]["Value"]) == "s3://${LandingBucket}/warehouse"
+    )
 
 
 def test_mwaa_version_matches_requirements(template):
@@ -236,11 +242,18 @@ def test_no_wildcard_admin_permissions(any_template):
 
 
 def test_rest_proxy_role_produces_to_the_pipeline_topics_never_the_dead_letter_topic(template):
-    statements = template["Resources"]["RestProxyRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    allow = [s for s in statements if s["Effect"] == "Allow" and "kafka-cluster:WriteData" in s["Action"]]
+    statements = template["Resources"]["RestProxyRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"]
+    allow = [
+        s for s in statements if s["Effect"] == "Allow" and "kafka-cluster:WriteData" in s["Action"]
+    ]
     deny = [s for s in statements if s["Effect"] == "Deny"]
     assert [s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1] for s in allow] == ["${TopicPrefix}.*"]
     assert [(s["Action"], s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1]) for s in deny] == [
-        ("kafka-cluster:WriteData", json.loads(SINK_CONFIG.read_text())["errors.deadletterqueue.topic.name"])
+        (
+            "kafka-cluster:WriteData",
+            json.loads(SINK_CONFIG.read_text())["errors.deadletterqueue.topic.name"],
+        )
     ]
     assert not any("kafka-cluster:ReadData" in s["Action"] for s in statements)

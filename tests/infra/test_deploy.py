@@ -30,7 +30,10 @@ def params(tmp_path) -> dict:
 def dry_run(tmp_path: Path, config: dict, *extra: str) -> subprocess.CompletedProcess:
     path = tmp_path / "params.json"
     path.write_text(json.dumps(config))
-    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # no `aws` to call, even by mistake
+    env = {
+        **os.environ,
+        "PATH": str(Path(sys.executable).parent),
+    }  # no `aws` to call, even by mistake
     return subprocess.run(
         [sys.executable, str(INFRA / "deploy.py"), "--params", str(path), "--dry-run", *extra],
         capture_output=True, text=True, timeout=60, env=env, cwd=ROOT, check=False,
@@ -50,7 +53,9 @@ def test_dry_run_prints_the_stacks_and_uploads_in_order(tmp_path, params):
     assert all(c[:3] == ["aws", "--region", "eu-west-1"] for c in commands)
     foundation, plugin, dag, requirements, main, _ = commands
     assert foundation[foundation.index("--stack-name") + 1] == "pinterest-pipeline-foundation"
-    assert foundation[foundation.index("--template-file") + 1].endswith("cloudformation/foundation.yaml")
+    assert foundation[foundation.index("--template-file") + 1].endswith(
+        "cloudformation/foundation.yaml"
+    )
     assert plugin[5] == params["connector_zip"]
     assert plugin[6].endswith("/plugins/confluentinc-kafka-connect-s3-10.6.7.zip")
     assert dag[6].endswith("/dags/pinterest_pipeline_dag.py")
@@ -63,7 +68,9 @@ def test_dry_run_prints_the_stacks_and_uploads_in_order(tmp_path, params):
     assert overrides["ConnectPluginFileKey"] == "plugins/confluentinc-kafka-connect-s3-10.6.7.zip"
     assert overrides["PrivateSubnetIds"] == ",".join(params["parameters"]["PrivateSubnetIds"])
     assert "output of pinterest-pipeline-foundation" in overrides["ArtifactsBucketName"]
-    assert set(load_template(INFRA / "cloudformation" / "foundation.yaml")["Outputs"]) <= set(overrides)
+    assert set(load_template(INFRA / "cloudformation" / "foundation.yaml")["Outputs"]) <= set(
+        overrides
+    )
 
 
 @pytest.mark.parametrize(
@@ -71,17 +78,44 @@ def test_dry_run_prints_the_stacks_and_uploads_in_order(tmp_path, params):
     [
         (lambda c: c["parameters"].pop("VpcCidr"), "VpcCidr is required"),
         (lambda c: c["parameters"].update(VpcId="vpc-xyz"), "'vpc-xyz' is not a AWS::EC2::VPC::Id"),
-        (lambda c: c["parameters"].update(PrivateSubnetIds=["subnet-0aaaaaaaaaaaaaaa1"]), "at least two"),
-        (lambda c: c["parameters"].update(NumberOfBrokerNodes=4), "4 is not a multiple of the 3 subnets"),
-        (lambda c: c["parameters"].update(NumberOfBrokerNodes=2), "NumberOfBrokerNodes: 2 is below the minimum 3"),
-        (lambda c: c["parameters"].update(RestProxyPort=70000), "RestProxyPort: 70000 is above the maximum 65535"),
-        (lambda c: c["parameters"].update(ApiAuthorization="NONE"), "'NONE' is not one of ['AWS_IAM', 'API_KEY']"),
+        (
+            lambda c: c["parameters"].update(PrivateSubnetIds=["subnet-0aaaaaaaaaaaaaaa1"]),
+            "at least two",
+        ),
+        (
+            lambda c: c["parameters"].update(NumberOfBrokerNodes=4),
+            "4 is not a multiple of the 3 subnets",
+        ),
+        (
+            lambda c: c["parameters"].update(NumberOfBrokerNodes=2),
+            "NumberOfBrokerNodes: 2 is below the minimum 3",
+        ),
+        (
+            lambda c: c["parameters"].update(RestProxyPort=70000),
+            "RestProxyPort: 70000 is above the maximum 65535",
+        ),
+        (
+            lambda c: c["parameters"].update(ApiAuthorization="NONE"),
+            "'NONE' is not one of ['AWS_IAM', 'API_KEY']",
+        ),
         (lambda c: c["parameters"].update(TopicPrefix="a.b"), "TopicPrefix: 'a.b' does not match"),
-        (lambda c: c["parameters"].update(RestProxyUrl="http://x"), "unknown parameter 'RestProxyUrl'"),
-        (lambda c: c["parameters"].update(ArtifactsBucketName="b"), "ArtifactsBucketName is set by this script"),
-        (lambda c: c.update(stack_name="Pinterest_Pipeline"), "stack_name 'Pinterest_Pipeline' must match"),
+        (
+            lambda c: c["parameters"].update(RestProxyUrl="http://x"),
+            "unknown parameter 'RestProxyUrl'",
+        ),
+        (
+            lambda c: c["parameters"].update(ArtifactsBucketName="b"),
+            "ArtifactsBucketName is set by this script",
+        ),
+        (
+            lambda c: c.update(stack_name="Pinterest_Pipeline"),
+            "stack_name 'Pinterest_Pipeline' must match",
+        ),
         (lambda c: c.update(region="europe"), "region 'europe' is not an AWS region"),
-        (lambda c: c.update(connector_zip="/nonexistent.zip"), "connector_zip '/nonexistent.zip' is not a zip"),
+        (
+            lambda c: c.update(connector_zip="/nonexistent.zip"),
+            "connector_zip '/nonexistent.zip' is not a zip",
+        ),
         (lambda c: c.update(extra=1), "unknown key 'extra'"),
     ],
 )
@@ -98,7 +132,11 @@ def test_all_problems_are_reported_at_once(tmp_path, params):
     params["region"] = "x"
     done = dry_run(tmp_path, params)
     assert done.returncode == 2
-    assert "VpcCidr is required" in done.stderr and "region 'x'" in done.stderr and "'nope'" in done.stderr
+    assert (
+        "VpcCidr is required" in done.stderr
+        and "region 'x'" in done.stderr
+        and "'nope'" in done.stderr
+    )
 
 
 def test_real_deploy_refuses_to_run_in_ci(tmp_path, params):

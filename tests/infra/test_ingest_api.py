@@ -36,37 +36,50 @@ def test_only_post_on_the_three_topics_of_the_contract(template):
 
 def test_every_method_needs_iam_or_an_api_key(template):
     assert template["Parameters"]["ApiAuthorization"]["AllowedValues"] == ["AWS_IAM", "API_KEY"]
-    assert template["Conditions"]["UseApiKey"] == {"Fn::Equals": [{"Ref": "ApiAuthorization"}, "API_KEY"]}
+    assert template["Conditions"]["UseApiKey"] == {
+        "Fn::Equals": [{"Ref": "ApiAuthorization"}, "API_KEY"]
+    }
     for props in routes(template, "p").values():
         assert props["AuthorizationType"] == {"Fn::If": ["UseApiKey", "NONE", "AWS_IAM"]}
         assert props["ApiKeyRequired"] == {"Fn::If": ["UseApiKey", True, False]}
     plan = template["Resources"]["IngestUsagePlan"]
     assert plan["Condition"] == "UseApiKey"
     assert plan["Properties"]["Throttle"] and plan["Properties"]["Quota"]["Period"] == "DAY"
-    assert template["Resources"]["IngestUsagePlanKey"]["Properties"]["KeyId"] == {"Ref": "IngestApiKey"}
+    assert template["Resources"]["IngestUsagePlanKey"]["Properties"]["KeyId"] == {
+        "Ref": "IngestApiKey"
+    }
 
 
 def test_each_route_goes_to_its_own_topic_through_the_vpc_link(template):
     for path, props in routes(template, "${TopicPrefix}").items():
         integration = props["Integration"]
-        assert integration["Type"] == "HTTP_PROXY" and integration["IntegrationHttpMethod"] == "POST"
+        assert (
+            integration["Type"] == "HTTP_PROXY" and integration["IntegrationHttpMethod"] == "POST"
+        )
         assert integration["ConnectionType"] == "VPC_LINK"
         assert integration["ConnectionId"] == {"Ref": "IngestVpcLink"}
-        assert sub_text(integration["Uri"]) == f"http://${{RestProxyLoadBalancer.DNSName}}:${{RestProxyPort}}{path}"
+        assert (
+            sub_text(integration["Uri"])
+            == f"http://${{RestProxyLoadBalancer.DNSName}}:${{RestProxyPort}}{path}"
+        )
     link = template["Resources"]["IngestVpcLink"]["Properties"]
     assert link["TargetArns"] == [{"Ref": "RestProxyLoadBalancer"}]
     nlb = template["Resources"]["RestProxyLoadBalancer"]["Properties"]
     assert nlb["Type"] == "network" and nlb["Scheme"] == "internal"
     assert nlb["Subnets"] == {"Ref": "PrivateSubnetIds"}  # the MSK VPC's private subnets
     # the proxy is not public: only the VPC may reach it, and it may reach the brokers
-    (ingress,) = template["Resources"]["RestProxySecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    (ingress,) = template["Resources"]["RestProxySecurityGroup"]["Properties"][
+        "SecurityGroupIngress"
+    ]
     assert ingress["CidrIp"] == {"Ref": "VpcCidr"}
     assert "RestProxyUrl" not in template["Parameters"]
 
 
 def test_requests_are_validated_against_the_produce_model(template):
     validator = template["Resources"]["ProduceRequestValidator"]["Properties"]
-    assert validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
+    assert (
+        validator["ValidateRequestBody"] is True and validator["ValidateRequestParameters"] is True
+    )
     model = template["Resources"]["ProduceRequestModel"]["Properties"]
     assert model["ContentType"] == CONTENT_TYPE
     for props in routes(template, "p").values():
@@ -75,11 +88,21 @@ def test_requests_are_validated_against_the_produce_model(template):
         assert props["RequestParameters"] == {"method.request.header.Content-Type": True}
     schema = model["Schema"]
     jsonschema.Draft4Validator.check_schema(schema)
-    ok = [{"records": [{"value": {"index": 1, "title": "t"}}]},
-          {"records": [{"value": {}, "key": "k", "partition": 2}] * 500}]
-    bad = [{}, {"records": []}, {"records": [{"value": "x"}]}, {"records": [{"key": "k"}]},
-           {"records": [{"value": {}, "extra": 1}]}, {"records": [{"value": {}}], "value_schema": "s"},
-           {"records": [{"value": {}, "partition": -1}]}, {"records": [{"value": {}}] * 501}, []]
+    ok = [
+        {"records": [{"value": {"index": 1, "title": "t"}}]},
+        {"records": [{"value": {}, "key": "k", "partition": 2}] * 500},
+    ]
+    bad = [
+        {},
+        {"records": []},
+        {"records": [{"value": "x"}]},
+        {"records": [{"key": "k"}]},
+        {"records": [{"value": {}, "extra": 1}]},
+        {"records": [{"value": {}}], "value_schema": "s"},
+        {"records": [{"value": {}, "partition": -1}]},
+        {"records": [{"value": {}}] * 501},
+        [],
+    ]
     for body in ok:
         jsonschema.validate(body, schema)
     for body in bad:
@@ -91,7 +114,9 @@ def test_requests_are_validated_against_the_produce_model(template):
 def test_stage_throttles_logs_traces_and_never_caches(template):
     stage = template["Resources"]["ApiStage"]["Properties"]
     assert stage["TracingEnabled"] is True
-    assert stage["AccessLogSetting"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert stage["AccessLogSetting"]["DestinationArn"] == {
+        "Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]
+    }
     fmt = json.loads(stage["AccessLogSetting"]["Format"])  # one JSON object per request
     assert {"requestId", "ip", "status", "path", "error", "validationError"} <= set(fmt)
     (settings,) = stage["MethodSettings"]

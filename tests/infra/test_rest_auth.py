@@ -19,7 +19,11 @@ from tests.infra.cfn import load_template
 
 PREFIX = "0a1b2c"
 REGION = "eu-west-1"
-KEY_ID, SECRET, TOKEN = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "session-token-example"
+KEY_ID, SECRET, TOKEN = (
+    "AKIDEXAMPLE",
+    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "session-token-example",
+)
 POSTS = 25
 
 
@@ -31,7 +35,13 @@ def template():
 @pytest.fixture
 def aws_env(monkeypatch, tmp_path):
     """Only the environment's credentials: no profile or config file of this machine."""
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_SESSION_TOKEN"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -45,7 +55,17 @@ def emulate(url: str, *extra: str) -> int:
     parser = argparse.ArgumentParser()
     run.add_arguments(parser)
     args = parser.parse_args(
-        ["--posts", str(POSTS), "--via", "rest", url, "--topic-prefix", PREFIX, "--no-progress", *extra]
+        [
+            "--posts",
+            str(POSTS),
+            "--via",
+            "rest",
+            url,
+            "--topic-prefix",
+            PREFIX,
+            "--no-progress",
+            *extra,
+        ]
     )
     return run.main(args)
 
@@ -94,7 +114,10 @@ def test_a_wrong_signature_is_refused_with_403(aws_env, stub, capsys):
 def test_unsigned_requests_are_refused(aws_env, stub, capsys):
     api, url = stub("AWS_IAM", credentials=Credentials(KEY_ID, SECRET))
     assert emulate(url) == 1
-    assert api.accepted == {} and api.refused[0] == (403, "Missing or malformed Authorization header")
+    assert api.accepted == {} and api.refused[0] == (
+        403,
+        "Missing or malformed Authorization header",
+    )
 
 
 def test_the_signature_covers_region_and_body(aws_env, stub, template):
@@ -113,7 +136,9 @@ def test_the_signature_covers_region_and_body(aws_env, stub, template):
         request.stream = httpx.ByteStream(body.replace(b"1", b"2"))
         tampered.append(request)
 
-    with httpx.Client(auth=request_auth("sigv4", url=url, region=REGION), event_hooks={"request": [swap_body]}) as client:
+    with httpx.Client(
+        auth=request_auth("sigv4", url=url, region=REGION), event_hooks={"request": [swap_body]}
+    ) as client:
         assert client.post(url + route, content=body, headers=headers).status_code == 403
         assert client.post(url + route, content=body, headers=headers).status_code == 403
     with httpx.Client(auth=request_auth("sigv4", url=url, region=REGION)) as client:
@@ -133,22 +158,39 @@ def test_api_key_reaches_an_api_key_stage(aws_env, stub, capsys):
 def test_only_the_templates_routes_exist(aws_env, stub):
     import httpx
 
-    api, url = stub("API_KEY", api_key="k")
+    _, url = stub("API_KEY", api_key="k")
     body = b'{"records":[{"value":{"a":1}}]}'
     headers = {"x-api-key": "k", "Content-Type": "application/vnd.kafka.json.v2+json"}
-    for path, method in [(f"/topics/{PREFIX}.pins", "POST"), (f"/topics/{PREFIX}.pin", "DELETE"),
-                         ("/v3/clusters", "GET"), (f"/topics/{PREFIX}.pin/partitions/0", "POST")]:
-        assert httpx.request(method, url + path, content=body, headers=headers).status_code == 403, path
+    for path, method in [
+        (f"/topics/{PREFIX}.pins", "POST"),
+        (f"/topics/{PREFIX}.pin", "DELETE"),
+        ("/v3/clusters", "GET"),
+        (f"/topics/{PREFIX}.pin/partitions/0", "POST"),
+    ]:
+        assert (
+            httpx.request(method, url + path, content=body, headers=headers).status_code == 403
+        ), path
     good = url + f"/topics/{PREFIX}.pin"
-    assert httpx.post(good, content=b'{"records":[{"value":"a string"}]}', headers=headers).status_code == 400
-    assert httpx.post(good, content=body, headers={**headers, "Content-Type": "application/json"}).status_code == 415
+    assert (
+        httpx.post(good, content=b'{"records":[{"value":"a string"}]}', headers=headers).status_code
+        == 400
+    )
+    assert (
+        httpx.post(
+            good, content=body, headers={**headers, "Content-Type": "application/json"}
+        ).status_code
+        == 415
+    )
     assert httpx.post(good, content=body, headers=headers).status_code == 200
 
 
 def test_region_and_bad_combinations(aws_env):
     assert region_of("https://a1b2c3.execute-api.ap-south-2.amazonaws.com/prod") == "ap-south-2"
     assert region_of("http://127.0.0.1:8082") is None
-    assert request_auth("sigv4", url="https://x.execute-api.eu-north-1.amazonaws.com/prod").region == "eu-north-1"
+    assert (
+        request_auth("sigv4", url="https://x.execute-api.eu-north-1.amazonaws.com/prod").region
+        == "eu-north-1"
+    )
     assert request_auth("none", url="http://127.0.0.1") is None
     with pytest.raises(ValueError, match="needs --region"):
         request_auth("sigv4", url="http://127.0.0.1:8082")
@@ -167,6 +209,8 @@ def test_region_and_bad_combinations(aws_env):
 def test_auth_options_need_via_rest(aws_env, capsys):
     parser = argparse.ArgumentParser()
     run.add_arguments(parser)
-    args = parser.parse_args(["--posts", "1", "--via", "landing", "/tmp/x", "--auth", "sigv4", "--no-progress"])
+    args = parser.parse_args(
+        ["--posts", "1", "--via", "landing", "/tmp/x", "--auth", "sigv4", "--no-progress"]
+    )
     assert run.main(args) == 2
     assert "apply to --via rest only" in capsys.readouterr().err

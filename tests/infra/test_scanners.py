@@ -71,7 +71,9 @@ def test_checkov_passes_with_only_explained_skips(checkov):
     reports = reports if isinstance(reports, list) else [reports]
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert {r["check_type"] for r in reports} >= {"cloudformation"}
-    failed = [(c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]]
+    failed = [
+        (c["check_id"], c["resource"]) for r in reports for c in r["results"]["failed_checks"]
+    ]
     assert failed == []
     assert all(r["summary"]["parsing_errors"] == 0 for r in reports)
     cfn = next(r for r in reports if r["check_type"] == "cloudformation")
