@@ -147,3 +147,81 @@ def test_real_deploy_refuses_to_run_in_ci(tmp_path, params):
         capture_output=True, text=True, timeout=60, env={**os.environ, "CI": "true"}, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "refusing to deploy from CI" in done.stderr
+
+
+FAKE_AWS = """#!{python}
+# The AWS CLI's place in this test (there is no account): log the call, answer like the CLI.
+import json, sys
+args = sys.argv[1:]
+with open({log!r}, "a") as log:
+    log.write(json.dumps(args) + "\\n")
+if {fail!r} in args:
+    sys.exit(255)
+if "describe-stacks" in args and "--query" not in args:
+    outputs = {{"AccessLogBucketName": "logs-b", "ArtifactsBucketName": "art-b",
+                "MwaaSourceBucketName": "airflow-b"}}
+    print(json.dumps({{"Stacks": [{{"Outputs": [
+        {{"OutputKey": k, "OutputValue": v}} for k, v in outputs.items()]}}]}}))
+elif "put-object" in args:
+    print("v3rs10n")
+"""
+
+
+def fake_aws(tmp_path: Path, fail: str | None = None) -> tuple[dict, Path]:
+    log = tmp_path / "aws-calls.jsonl"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    aws = bin_dir / "aws"
+    aws.write_text(FAKE_AWS.format(python=sys.executable, log=str(log), fail=fail))
+    aws.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    return {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}, log
+
+
+def test_deploy_feeds_the_foundation_outputs_and_the_requirements_version_forward(tmp_path, params):
+    env, log = fake_aws(tmp_path)
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    done = subprocess.run(
+        [sys.executable, str(INFRA / "deploy.py"), "--params", str(path)],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]  # argv after `aws`
+    assert [c[2:4] for c in calls] == [
+        ["cloudformation", "deploy"], ["cloudformation", "describe-stacks"], ["s3", "cp"],
+        ["s3", "cp"], ["s3api", "put-object"], ["cloudformation", "deploy"],
+        ["cloudformation", "describe-stacks"],
+    ]  # fmt: skip
+    assert calls[2][-1] == "s3://art-b/plugins/confluentinc-kafka-connect-s3-10.6.7.zip"
+    assert calls[3][-1] == "s3://airflow-b/dags/pinterest_pipeline_dag.py"
+    main = calls[5]
+    overrides = dict(o.split("=", 1) for o in main[main.index("--parameter-overrides") + 1 :])
+    assert main[main.index("--stack-name") + 1] == "pinterest-pipeline"
+    assert {k: overrides[k] for k in ("AccessLogBucketName", "ArtifactsBucketName")} == {
+        "AccessLogBucketName": "logs-b",
+        "ArtifactsBucketName": "art-b",
+    }
+    assert overrides["MwaaSourceBucketName"] == "airflow-b"
+    assert overrides["MwaaRequirementsObjectVersion"] == "v3rs10n"
+    assert done.stdout.count("+ aws --region eu-west-1") == 7  # every call is echoed
+
+
+def test_deploy_stops_at_the_first_failing_call(tmp_path, params):
+    env, log = fake_aws(tmp_path, fail="put-object")
+    path = tmp_path / "params.json"
+    path.write_text(json.dumps(params))
+    done = subprocess.run(
+        [sys.executable, str(INFRA / "deploy.py"), "--params", str(path)],
+        capture_output=True, text=True, timeout=60, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "s3api put-object" in done.stderr and "exit code" in done.stderr
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c[2] for c in calls] == [
+        "cloudformation",
+        "cloudformation",
+        "s3",
+        "s3",
+        "s3api",
+    ]  # no main stack
