@@ -30,7 +30,8 @@ class SigV4Auth(httpx.Auth):
         self.region = region
         self._session = botocore.session.Session()
 
-    def _credentials(self):
+    def credentials(self):
+        """Frozen credentials from the AWS chain; ValueError when there are none."""
         creds = self._session.get_credentials()  # refreshable ones renew themselves
         if creds is None:
             raise ValueError(
@@ -49,7 +50,7 @@ class SigV4Auth(httpx.Auth):
             data=request.content,
             headers={"Content-Type": request.headers.get("Content-Type", "")},
         )
-        BotoSigV4(self._credentials(), SERVICE, self.region).add_auth(signed)
+        BotoSigV4(self.credentials(), SERVICE, self.region).add_auth(signed)
         for name in ("Authorization", "X-Amz-Date", "X-Amz-Security-Token"):
             if name in signed.headers:
                 request.headers[name] = signed.headers[name]
@@ -104,5 +105,5 @@ def request_auth(
     if not region:
         raise ValueError("--auth sigv4 needs --region (or AWS_REGION, or an execute-api URL)")
     signer = SigV4Auth(region)
-    signer._credentials()  # no credentials: say so now, not at the first request
+    signer.credentials()  # no credentials: say so now, not at the first request
     return signer
