@@ -5,7 +5,7 @@ VENV := .venv
 PIPELINE := $(VENV)/bin/pinterest-pipeline
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: setup demo test test-fast dev wheel clean-data bench
+.PHONY: setup demo test test-fast dev wheel clean-data bench deploy-aws
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
@@ -36,3 +36,7 @@ clean-data:  ## remove ./data (landing, warehouse, Dagster runs, stack logs)
 
 wheel: setup  ## build dist/pinterest_pipeline-*.whl for a Databricks cluster
 	@UV=$$(command -v uv || echo $(HOME)/.local/bin/uv); $$UV build --wheel -o dist
+
+PARAMS ?= infra/parameters.json
+deploy-aws: setup  ## deploy the AWS stacks (never in CI): make deploy-aws PARAMS=my.json [DRY_RUN=1]
+	$(VENV)/bin/python infra/deploy.py --params $(PARAMS) $(if $(DRY_RUN),--dry-run)

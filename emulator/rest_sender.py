@@ -36,6 +36,7 @@ class RestSender:
         batch_posts: int = 100,
         max_retries: int = 8,
         timeout: float = 10.0,
+        auth: httpx.Auth | None = None,
     ):
         self.url = url.rstrip("/")
         self.topics = contract.topic_names(topic_prefix)
@@ -45,6 +46,7 @@ class RestSender:
             base_url=self.url,
             timeout=timeout,
             headers={"Content-Type": CONTENT_TYPE, "Accept": ACCEPT},
+            auth=auth,  # emulator.auth: SigV4 or x-api-key for the AWS ingest API
         )
         self.buffer: list[Post] = []
         self.result = SendResult()

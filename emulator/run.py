@@ -46,6 +46,9 @@ def emulate(
     *,
     replay_rate: float | None = None,
     flush_size: int | None = None,
+    auth: str = "none",
+    region: str | None = None,
+    api_key: str | None = None,
 ) -> SendResult:
     """Send ``posts`` posts from ``source`` through ``via``; print a summary line to stdout.
 
@@ -56,7 +59,9 @@ def emulate(
     from :mod:`pinterest_pipeline.settings`. ``replay_rate`` (synthetic
     only) is the share of exact replays (default 1%); ``flush_size`` is the
     landing file size (default the sink's). Replays count as posts. A jsonl
-    source shorter than ``posts`` sends what it has and says so.
+    source shorter than ``posts`` sends what it has and says so. ``auth``
+    (``sigv4`` with ``region``) or ``api_key`` authenticate ``rest`` requests
+    to the AWS ingest API (:mod:`emulator.auth`).
     """
     if posts < 0:
         raise ValueError(f"--posts must be >= 0, got {posts}")
@@ -70,6 +75,12 @@ def emulate(
     opts = {} if replay_rate is None else {"replay_rate": replay_rate}
     stream = make_source(source, seed, **opts)
     sender_opts = {"flush_size": flush_size} if (via == "landing" and flush_size) else {}
+    if via == "rest":
+        from .auth import request_auth
+
+        sender_opts["auth"] = request_auth(auth, url=target or "", region=region, api_key=api_key)
+    elif auth != "none" or region or api_key is not None:
+        raise ValueError("--auth, --region and --api-key apply to --via rest only")
     sender = make_sender(via, target, topic_prefix=prefix, landing_uri=landing, **sender_opts)
 
     from tqdm import tqdm
@@ -139,6 +150,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="posts handed to the sender at once (default 100)")
     parser.add_argument("--replay-rate", type=float, default=None, metavar="P",
                         help=f"synthetic: share of exact replays of a recent post (default {DEFAULT_REPLAY_RATE})")
+    parser.add_argument("--auth", default="none", metavar="{none,sigv4}",
+                        help="rest: sigv4 signs requests for an AWS_IAM API Gateway stage with the "
+                        "usual AWS credentials (default none)")
+    parser.add_argument("--region", default=None,
+                        help="rest, sigv4: the API's region (default: from an execute-api URL, else AWS_REGION)")
+    parser.add_argument("--api-key", default=None, metavar="KEY",
+                        help="rest: send x-api-key KEY (an API_KEY stage's usage plan key)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
 
 
@@ -171,6 +189,9 @@ def main(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             progress=getattr(args, "progress", True),
             replay_rate=getattr(args, "replay_rate", None),
+            auth=getattr(args, "auth", "none"),
+            region=getattr(args, "region", None),
+            api_key=getattr(args, "api_key", None),
         )
     except (SourceError, ValueError, ImportError, OSError) as exc:
         print(f"emulate: error: {exc}", file=sys.stderr)

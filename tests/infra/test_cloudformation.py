@@ -1,66 +1,29 @@
-"""The CloudFormation template: parses, references resolve, sink config = the reference file.
+"""The CloudFormation templates: parse, references resolve, sink config = the reference file.
 
-Fast and offline. cfn-lint (pinned below) runs in a cached venv in an
-integration-marked test, like the Airflow venv of test_mwaa_dag.py.
+Fast and offline. The API routes are in test_ingest_api.py; cfn-lint and
+checkov in test_scanners.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from tests.infra.venvs import cached_venv
+from tests.infra.cfn import (
+    FOUNDATION,
+    PSEUDO_PARAMETERS,
+    SINK_CONFIG,
+    TEMPLATES,
+    load_template,
+    of_type,
+    references,
+    sub_text,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE = ROOT / "infra" / "cloudformation" / "pinterest-pipeline.yaml"
-SINK_CONFIG = ROOT / "infra" / "msk-connect" / "s3-sink.json"
-MWAA_REQUIREMENTS = ROOT / "infra" / "mwaa" / "requirements.txt"
-CFN_LINT = "cfn-lint==1.58.0"
-
-PSEUDO_PARAMETERS = {
-    "AWS::AccountId", "AWS::NotificationARNs", "AWS::NoValue", "AWS::Partition",
-    "AWS::Region", "AWS::StackId", "AWS::StackName", "AWS::URLSuffix",
-}  # fmt: skip
-
-
-# --- a YAML loader that knows CloudFormation's short-form tags -------------------------
-
-
-class CfnLoader(yaml.SafeLoader):
-    """SafeLoader + !Ref/!GetAtt/!Sub/... mapped to their long (JSON) forms."""
-
-
-def _construct_tag(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "Condition":
-        return {"Condition": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        resource, _, attribute = value.partition(".")
-        value = [resource, attribute]
-    return {f"Fn::{tag_suffix}": value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=CfnLoader)
+MWAA_REQUIREMENTS = SINK_CONFIG.parents[1] / "mwaa" / "requirements.txt"
 
 
 @pytest.fixture(scope="module")
@@ -68,51 +31,9 @@ def template() -> dict[str, Any]:
     return load_template()
 
 
-def walk(node: Any, path: str = "") -> Iterator[tuple[str, Any]]:
-    yield path, node
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from walk(value, f"{path}/{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from walk(value, f"{path}[{i}]")
-
-
-SUB_VARIABLE = re.compile(r"\$\{([^!}][^}]*)\}")
-
-
-def references(template: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """Every (kind, target, where): Ref, GetAtt, Sub variables, Condition, DependsOn."""
-    found: list[tuple[str, str, str]] = []
-    for where, node in walk(template):
-        if not isinstance(node, dict):
-            continue
-        if "Ref" in node and len(node) == 1:
-            found.append(("Ref", node["Ref"], where))
-        if "Fn::GetAtt" in node:
-            found.append(("GetAtt", node["Fn::GetAtt"][0], where))
-        if "Fn::Sub" in node:
-            sub = node["Fn::Sub"]
-            text, local = (sub, {}) if isinstance(sub, str) else (sub[0], sub[1])
-            for name in SUB_VARIABLE.findall(text):
-                if name in local:
-                    continue
-                target = (
-                    name.split(".")[0] if "." in name and not name.startswith("AWS::") else name
-                )
-                found.append(("Sub", target, where))
-        if "Fn::If" in node:
-            found.append(("Condition", node["Fn::If"][0], where))
-    for name, resource in template.get("Resources", {}).items():
-        depends = resource.get("DependsOn", [])
-        for target in [depends] if isinstance(depends, str) else depends:
-            found.append(("DependsOn", target, f"/Resources/{name}"))
-        if "Condition" in resource:
-            found.append(("Condition", resource["Condition"], f"/Resources/{name}"))
-    return found
-
-
-# --- tests ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module", params=TEMPLATES, ids=lambda p: p.name)
+def any_template(request) -> dict[str, Any]:
+    return load_template(request.param)
 
 
 def test_template_parses_with_intrinsic_tags(template):
@@ -124,12 +45,12 @@ def test_template_parses_with_intrinsic_tags(template):
     }
 
 
-def test_every_reference_resolves(template):
-    resources = set(template["Resources"])
-    parameters = set(template.get("Parameters", {}))
-    conditions = set(template.get("Conditions", {}))
+def test_every_reference_resolves(any_template):
+    resources = set(any_template["Resources"])
+    parameters = set(any_template.get("Parameters", {}))
+    conditions = set(any_template.get("Conditions", {}))
     unresolved = []
-    for kind, target, where in references(template):
+    for kind, target, where in references(any_template):
         if kind in ("Ref", "Sub"):
             ok = target in resources or target in parameters or target in PSEUDO_PARAMETERS
         elif kind in ("GetAtt", "DependsOn"):
@@ -141,10 +62,17 @@ def test_every_reference_resolves(template):
     assert not unresolved, "\n".join(unresolved)
 
 
-def test_every_parameter_and_condition_is_used(template):
-    used = {target for _, target, _ in references(template)}
-    assert set(template["Parameters"]) - used == set()
-    assert set(template["Conditions"]) - used == set()
+def test_every_parameter_and_condition_is_used(any_template):
+    used = {target for _, target, _ in references(any_template)}
+    assert set(any_template.get("Parameters", {})) - used == set()
+    assert set(any_template.get("Conditions", {})) - used == set()
+
+
+def test_foundation_outputs_are_main_stack_parameters(template):
+    """The deploy order: every foundation output feeds the main stack's parameter of that name."""
+    outputs = set(load_template(FOUNDATION)["Outputs"])
+    assert outputs == {"AccessLogBucketName", "ArtifactsBucketName", "MwaaSourceBucketName"}
+    assert outputs <= set(template["Parameters"])
 
 
 def test_resource_types_cover_the_architecture(template):
@@ -152,50 +80,89 @@ def test_resource_types_cover_the_architecture(template):
     assert {
         "AWS::S3::Bucket",
         "AWS::MSK::Cluster",
+        "AWS::MSK::Topic",
         "AWS::KafkaConnect::CustomPlugin",
         "AWS::KafkaConnect::Connector",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::VpcLink",
+        "AWS::ElasticLoadBalancingV2::LoadBalancer",
         "AWS::MWAA::Environment",
         "AWS::IAM::Role",
+        "AWS::IAM::InstanceProfile",
     } <= types
 
 
-def test_landing_bucket_is_private_versioned_encrypted(template):
-    props = template["Resources"]["LandingBucket"]["Properties"]
-    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
-    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert all(props["PublicAccessBlockConfiguration"].values())
-    assert len(props["PublicAccessBlockConfiguration"]) == 4
+def test_buckets_are_private_versioned_encrypted_logged_tls_only(any_template):
+    buckets = of_type(any_template, "AWS::S3::Bucket")
+    policies = of_type(any_template, "AWS::S3::BucketPolicy")
+    assert buckets
+    for name, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert bucket["DeletionPolicy"] == "Retain", name
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, name
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"], name
+        assert all(props["PublicAccessBlockConfiguration"].values()), name
+        assert len(props["PublicAccessBlockConfiguration"]) == 4, name
+        if name != "AccessLogBucket":  # the log target itself
+            assert props["LoggingConfiguration"]["DestinationBucketName"], name
+        (policy,) = [p for p in policies.values() if p["Properties"]["Bucket"] == {"Ref": name}]
+        deny = [
+            s for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        ]  # fmt: skip
+        assert deny and deny[0]["Action"] == "s3:*", name
+
+
+def test_log_groups_are_kms_encrypted_and_kept(template):
+    groups = of_type(template, "AWS::Logs::LogGroup")
+    assert set(groups) == {"MskLogGroup", "ConnectorLogGroup", "ApiAccessLogGroup"}
+    for name, group in groups.items():
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": ["LogsKey", "Arn"]}, name
+        assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain", name
+        # the key lets CloudWatch Logs use it for exactly these groups
+        assert sub_text(group["Properties"]["LogGroupName"]).startswith(
+            "/pinterest-pipeline/${AWS::StackName}/"
+        )
+    key = template["Resources"]["LogsKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
 
 
 def test_msk_uses_iam_auth_and_tls(template):
     props = template["Resources"]["MskCluster"]["Properties"]
     assert props["ClientAuthentication"]["Sasl"]["Iam"]["Enabled"] is True
+    assert props["ClientAuthentication"]["Unauthenticated"]["Enabled"] is False
     assert props["EncryptionInfo"]["EncryptionInTransit"]["ClientBroker"] == "TLS"
     connector = template["Resources"]["S3SinkConnector"]["Properties"]
     assert connector["KafkaClusterClientAuthentication"] == {"AuthenticationType": "IAM"}
 
 
-def _sub_text(value: Any) -> str:
-    """A connector value as its !Sub text (plain strings are their own text)."""
-    if isinstance(value, dict):
-        ((key, inner),) = value.items()
-        assert key == "Fn::Sub" and isinstance(inner, str), value
-        return inner
-    assert isinstance(value, str), value
-    return value
+def test_topics_are_created_by_the_stack_never_auto_created(template):
+    from pinterest_pipeline import contract
+
+    server = template["Resources"]["MskConfiguration"]["Properties"]["ServerProperties"]
+    assert "auto.create.topics.enable=false" in server.splitlines()
+    topics = of_type(template, "AWS::MSK::Topic")
+    names = {sub_text(t["Properties"]["TopicName"]): name for name, t in topics.items()}
+    config = json.loads(SINK_CONFIG.read_text())
+    dlq = config["errors.deadletterqueue.topic.name"]
+    assert set(names) == {*contract.topic_names("${TopicPrefix}").values(), dlq}
+    for topic in topics.values():
+        assert topic["Properties"]["ClusterArn"] == {"Ref": "MskCluster"}
+        assert topic["Properties"]["ReplicationFactor"] == 3
+    # the connector starts only once its topics exist
+    assert set(template["Resources"]["S3SinkConnector"]["DependsOn"]) == set(topics)
 
 
 def test_connector_config_equals_reference_file(template):
     """One fact, one place: the template's connector config is infra/msk-connect/s3-sink.json."""
     reference = json.loads(SINK_CONFIG.read_text())
     in_template = template["Resources"]["S3SinkConnector"]["Properties"]["ConnectorConfiguration"]
-    assert {k: _sub_text(v) for k, v in in_template.items()} == reference
+    assert {k: sub_text(v) for k, v in in_template.items()} == reference
 
 
-def test_sink_config_matches_the_data_contract():
-    from pinterest_pipeline import contract
+def test_sink_config_matches_the_data_contract_and_the_local_sink():
+    from pinterest_pipeline import contract, settings
 
     config = json.loads(SINK_CONFIG.read_text())
     assert (
@@ -211,24 +178,45 @@ def test_sink_config_matches_the_data_contract():
     assert config["format.class"] == "io.confluent.connect.s3.format.json.JsonFormat"
     assert config["value.converter.schemas.enable"] == "false"
     assert "rotate.schedule.interval.ms" not in config  # wall-clock rotation breaks exactly-once
+    # the local sink's default file size is the connector's
+    assert config["flush.size"] == settings.SETTINGS["PINTEREST_SINK_FLUSH_SIZE"].default
     # the regex selects exactly the contract's three topics for a prefix
     regex = re.compile(config["topics.regex"].replace("${TopicPrefix}", re.escape("0a1b")))
     names = contract.topic_names("0a1b").values()
     assert all(regex.fullmatch(name) for name in names)
     assert not regex.fullmatch("0a1b.pins") and not regex.fullmatch("0a1bXpin")
+    assert not regex.fullmatch(
+        config["errors.deadletterqueue.topic.name"].replace("${TopicPrefix}", "0a1b")
+    )
 
 
-def test_api_gateway_proxies_everything_to_the_rest_proxy(template):
-    resources = template["Resources"]
-    assert resources["ProxyResource"]["Properties"]["PathPart"] == "{proxy+}"
-    method = resources["ProxyMethod"]["Properties"]
-    assert method["HttpMethod"] == "ANY"
-    integration = method["Integration"]
-    assert integration["Type"] == "HTTP_PROXY"
-    assert integration["Uri"] == {"Fn::Sub": "${RestProxyUrl}/{proxy}"}
-    assert integration["RequestParameters"] == {
-        "integration.request.path.proxy": "method.request.path.proxy"
-    }
+def test_connector_sends_bad_records_to_the_dead_letter_topic_and_logs_them(template):
+    config = json.loads(SINK_CONFIG.read_text())
+    assert config["errors.tolerance"] == "all"  # one bad record never halts the landing
+    assert config["errors.deadletterqueue.topic.name"] == "${TopicPrefix}.dlq"
+    assert config["errors.deadletterqueue.context.headers.enable"] == "true"
+    assert config["errors.log.enable"] == "true"
+    # its role may write that topic, and only that one
+    statements = [
+        s
+        for p in template["Resources"]["ConnectorRole"]["Properties"]["Policies"]
+        for s in p["PolicyDocument"]["Statement"]
+    ]
+    writers = [s for s in statements if "kafka-cluster:WriteData" in s["Action"]]
+    assert len(writers) == 1
+    assert writers[0]["Resource"]["Fn::Sub"][0].endswith("/${TopicPrefix}.dlq")
+
+
+def test_databricks_instance_profile_reads_landing_writes_warehouse(template):
+    role = template["Resources"]["DatabricksRole"]["Properties"]
+    statements = role["Policies"][0]["PolicyDocument"]["Statement"]
+    writes = [s for s in statements if "s3:PutObject" in s["Action"]]
+    assert [sub_text(s["Resource"]) for s in writes] == ["${LandingBucket.Arn}/warehouse/*"]
+    profile = template["Resources"]["DatabricksInstanceProfile"]["Properties"]
+    assert profile["Roles"] == [{"Ref": "DatabricksRole"}]
+    assert (
+        sub_text(template["Outputs"]["WarehouseUri"]["Value"]) == "s3://${LandingBucket}/warehouse"
+    )
 
 
 def test_mwaa_version_matches_requirements(template):
@@ -239,8 +227,8 @@ def test_mwaa_version_matches_requirements(template):
     assert env["WebserverAccessMode"] == "PRIVATE_ONLY"
 
 
-def test_no_wildcard_admin_permissions(template):
-    for name, resource in template["Resources"].items():
+def test_no_wildcard_admin_permissions(any_template):
+    for name, resource in any_template["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role":
             continue
         for policy in resource["Properties"].get("Policies", []):
@@ -253,25 +241,19 @@ def test_no_wildcard_admin_permissions(template):
                 )
 
 
-# --- cfn-lint ---------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def cfn_lint() -> str:
-    key = hashlib.sha256(f"{CFN_LINT} {sys.version_info[:2]}".encode()).hexdigest()[:16]
-    venv, _ = cached_venv("cfn-lint-venv", key, sys.executable, [CFN_LINT], "PINTEREST_CFN_LINT_VENV", 600)
-    return str(venv / "bin" / "cfn-lint")
-
-
-@pytest.mark.integration
-def test_cfn_lint_passes(cfn_lint):
-    done = subprocess.run(
-        [cfn_lint, "--regions", "eu-west-1", "--format", "parseable", "--", str(TEMPLATE)],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=300,
-    )
-    # exit codes: 0 clean, 2 errors, 4 warnings, 8 informational (bit flags)
-    assert done.returncode & 2 == 0, f"cfn-lint errors:\n{done.stdout}\n{done.stderr}"
-    assert done.returncode & 4 == 0, f"cfn-lint warnings:\n{done.stdout}\n{done.stderr}"
+def test_rest_proxy_role_produces_to_the_pipeline_topics_never_the_dead_letter_topic(template):
+    statements = template["Resources"]["RestProxyRole"]["Properties"]["Policies"][0][
+        "PolicyDocument"
+    ]["Statement"]
+    allow = [
+        s for s in statements if s["Effect"] == "Allow" and "kafka-cluster:WriteData" in s["Action"]
+    ]
+    deny = [s for s in statements if s["Effect"] == "Deny"]
+    assert [s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1] for s in allow] == ["${TopicPrefix}.*"]
+    assert [(s["Action"], s["Resource"]["Fn::Sub"][0].rsplit("/", 1)[1]) for s in deny] == [
+        (
+            "kafka-cluster:WriteData",
+            json.loads(SINK_CONFIG.read_text())["errors.deadletterqueue.topic.name"],
+        )
+    ]
+    assert not any("kafka-cluster:ReadData" in s["Action"] for s in statements)

@@ -1,5 +1,5 @@
 """Cached virtual environments for tools the project's own venv must not hold
-(Airflow for MWAA, cfn-lint), built with uv under ~/.cache/pinterest-pipeline."""
+(Airflow for MWAA, cfn-lint, checkov), built with uv under ~/.cache/pinterest-pipeline."""
 
 from __future__ import annotations
 
