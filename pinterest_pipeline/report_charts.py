@@ -48,12 +48,15 @@ TITLES: dict[str, tuple[str, str]] = {
 SEARCHABLE = {"top_category_by_country", "top_poster_by_country"}
 
 AGE_ORDER = [g for g, _, _ in contract.AGE_GROUPS]
+#: One distinct colour per category (contract order), a light-to-dark blue per age group.
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
-           "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#8c564b", "#17becf"]
-COLORS = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(contract.CATEGORIES + tuple(AGE_ORDER))}
+           "#ff9da7", "#9c755f", "#bab0ac", "#34495e", "#d37295", "#17becf"]
+AGE_COLORS = ["#a6cee3", "#6baed6", "#2171b5", "#08306b"]
+COLORS = {**dict(zip(contract.CATEGORIES, PALETTE)), **dict(zip(AGE_ORDER, AGE_COLORS))}
 OTHER_COLOR = "#7f7f7f"
 #: Height of a horizontal bar chart: BASE_PX + ROW_PX per bar (the search box keeps this).
 BASE_PX, ROW_PX = 140, 18
+
 
 def _bars(rows, x: str, y: str, *, color: str | None = None, text: str | None = None,
           horizontal: bool = False, order: list | None = None, x_title: str = "",
@@ -88,7 +91,8 @@ def _bars(rows, x: str, y: str, *, color: str | None = None, text: str | None = 
                   "automargin": True, "side": "top" if horizontal else "left"}
     if horizontal and text:  # room for the labels after the longest bar
         value_axis["range"] = [0, 1.3 * max((r[y] or 0) for r in rows)]
-    label_axis = {**axis, "title": x_title or x, "automargin": True}
+    # A tall list of countries needs no axis title (it would sit out of view).
+    label_axis = {**axis, "title": "" if horizontal else x_title or x, "automargin": True}
     fig.update_layout(xaxis=value_axis if horizontal else label_axis,
                       yaxis=label_axis if horizontal else value_axis)
     if horizontal:

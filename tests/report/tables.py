@@ -18,8 +18,8 @@ JOIN_YEARS = [2015, 2016, 2017]
 def sample_tables(countries: list[str], seed: int = 7) -> dict[str, list[dict]]:
     """Plausible rows for each of the nine tables (one row per key)."""
     rnd = random.Random(seed)
-    cat = lambda: rnd.choice(contract.CATEGORIES)  # noqa: E731
-    followers = lambda: rnd.choice([1, 2, 5, 8, 12, 30, 45, 120, 800]) * 1000  # noqa: E731
+    cat = lambda: rnd.choice(contract.CATEGORIES)
+    followers = lambda: rnd.choice([1, 2, 5, 8, 12, 30, 45, 120, 800]) * 1000
     posters = [(c, f"poster {i}", followers()) for i, c in enumerate(countries)]
     top = max(posters, key=lambda p: p[2])
     return {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import dagster as dg
-import pytest
 
 from pinterest_pipeline import cli, contract, report
 from tests.report.tables import sample_tables, write_table, write_tables
@@ -15,29 +15,15 @@ from tests.report.tables import sample_tables, write_table, write_tables
 COUNTRIES = ["Germany", "Peru", "Kenya", "Japan", "Chile", "Nigeria", "Algeria"]
 
 
-@pytest.fixture
-def warehouse(tmp_path, monkeypatch):
-    """Settings pointing at a temporary warehouse and landing, and no Dagster instance."""
-    wh = tmp_path / "warehouse"
-    landing = tmp_path / "landing" / "topics" / "pinterest.pin" / "dt=2026-11-20"
-    landing.mkdir(parents=True)
-    (landing / "pinterest.pin+0+0000000000.json").write_text('{"index": 1}\n')
-    monkeypatch.setenv("PINTEREST_WAREHOUSE_URI", str(wh))
-    monkeypatch.setenv("PINTEREST_LANDING_URI", str(tmp_path / "landing"))
-    monkeypatch.setenv("PINTEREST_TABLE_FORMAT", "parquet")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "no-dagster-here"))
-    return str(wh)
-
-
 def sections_of(page: str) -> dict[str, str]:
-    found = re.findall(r"<section class='card[^']*' id='t-(\w+)'.*?</section>", page, re.S)
-    return {name: re.search(rf"<section[^>]*id='t-{name}'.*?</section>", page, re.S).group(0)
+    found = re.findall(r"<section class='card[^']*' id='t-(\w+)'.*?</section>", page, re.DOTALL)
+    return {name: re.search(rf"<section[^>]*id='t-{name}'.*?</section>", page, re.DOTALL).group(0)
             for name in found}
 
 
 def figures_of(page: str) -> dict[str, dict]:
     return {m.group(1): json.loads(m.group(2).replace("<\\/", "</")) for m in re.finditer(
-        r"<script type='application/json' data-chart='chart-(\w+)'>(.*?)</script>", page, re.S)}
+        r"<script type='application/json' data-chart='chart-(\w+)'>(.*?)</script>", page, re.DOTALL)}
 
 
 def marks(figure: dict) -> int:
@@ -50,7 +36,7 @@ def test_a_chart_per_insight_with_every_row_and_nothing_from_the_network(warehou
     tables = sample_tables(COUNTRIES)
     write_tables(warehouse, tables)
     path, rep = report.write_report(str(tmp_path / "out" / "report.html"))
-    page = open(path, encoding="utf-8").read()
+    page = Path(path).read_text(encoding="utf-8")
 
     assert rep.problems == []
     figures = figures_of(page)
@@ -77,7 +63,7 @@ def test_check_status_recomputed_and_rendered_per_table(warehouse, tmp_path):
     tables["median_followers_by_join_year"] = []
     write_tables(warehouse, tables)
     path, rep = report.write_report(str(tmp_path / "report.html"))
-    sections = sections_of(open(path, encoding="utf-8").read())
+    sections = sections_of(Path(path).read_text(encoding="utf-8"))
 
     failed = {"users_joined_by_year", "country_with_top_poster", "median_followers_by_join_year"}
     for name, html in sections.items():
