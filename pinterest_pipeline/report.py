@@ -25,12 +25,14 @@ from pinterest_pipeline.report_charts import BASE_PX, ROW_PX, SEARCHABLE, TITLES
 
 REPORT_FILE = "insights.html"
 
+
 @dataclass
 class CheckStatus:
     passed: bool
     severity: str
     source: str  # where the result comes from: a Dagster run, or recomputed now
     details: dict[str, Any] = field(default_factory=dict)
+    at: float | None = None  # epoch seconds Dagster recorded it
 
 
 @dataclass
@@ -95,10 +97,7 @@ def read_section(name: str, loc) -> Section:
     if missing:
         return Section(name, rows=rows, problem=f"columns {', '.join(missing)} missing in {path} "
                        f"(found {', '.join(found)}); rebuild it with `pinterest-pipeline run --all`")
-    written = None
-    if os.path.isdir(path):
-        written = os.path.getmtime(path)
-    return Section(name, rows=rows, computed_at=written)
+    return Section(name, rows=rows, computed_at=os.path.getmtime(path) if os.path.isdir(path) else None)
 
 
 def dagster_records(instance, names: list[str]) -> tuple[dict[str, CheckStatus], dict[str, float]]:
@@ -114,11 +113,11 @@ def dagster_records(instance, names: list[str]) -> tuple[dict[str, CheckStatus],
         record = latest.get(key)
         evaluation = record.event.asset_check_evaluation if record and record.event else None
         if evaluation is not None:
-            when = _utc(record.event.timestamp)
+            run = f"Dagster run {record.run_id[:8]}" if record.run_id else "Dagster"
             checks[name] = CheckStatus(
                 evaluation.passed, evaluation.severity.value,
-                f"Dagster run {record.run_id[:8]}, {when}",
-                {k: v.value for k, v in evaluation.metadata.items()},
+                f"{run}, {_utc(record.event.timestamp)}",
+                {k: v.value for k, v in evaluation.metadata.items()}, record.event.timestamp,
             )
         event = instance.get_latest_materialization_event(key.asset_key)
         if event is not None:
@@ -154,9 +153,14 @@ def collect(loc, instance=None) -> Report:
     sections = [read_section(name, loc) for name in contract.INSIGHTS]
     checks, materialized = dagster_records(instance, list(contract.INSIGHTS)) if instance else ({}, {})
     for s in sections:
-        s.computed_at = materialized.get(s.name, s.computed_at)
-        if s.rows is not None and not s.problem:
-            s.check = checks.get(s.name) or recomputed_check(s.name, s.rows)
+        written = s.computed_at  # the files' time when local: it counts even if not Dagster wrote them
+        s.computed_at = written or materialized.get(s.name)
+        if s.rows is None or s.problem:
+            continue
+        recorded = checks.get(s.name)
+        if recorded and written and recorded.at < written:  # rewritten since Dagster checked it
+            recorded = None
+        s.check = recorded or recomputed_check(s.name, s.rows)
     landing, clean = freshness(loc)
     return Report(sections, time.time(), loc.warehouse_uri, landing, clean)
 

@@ -106,7 +106,7 @@ def test_missing_unreadable_and_wrong_tables_get_a_message_not_a_crash(warehouse
     assert sum("data-status='passed'" in s for s in sections.values()) == 6
 
 
-def test_check_status_comes_from_the_dagster_instance_when_it_has_one(warehouse, tmp_path):
+def test_check_status_comes_from_the_dagster_instance_when_it_has_one(warehouse):
     write_tables(warehouse, sample_tables(COUNTRIES))
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(dg.AssetCheckEvaluation(
@@ -114,13 +114,20 @@ def test_check_status_comes_from_the_dagster_instance_when_it_has_one(warehouse,
             check_name="non_empty_unique_keys", passed=False,
             metadata={"duplicated_keys": 2}, severity=dg.AssetCheckSeverity.ERROR,
         ))
-        rep = report.collect(report.locations(), instance)
-    checks = {s.name: s.check for s in rep.sections}
-    assert not checks["top_poster_by_country"].passed
-    assert checks["top_poster_by_country"].source.startswith("Dagster")
-    assert checks["top_poster_by_country"].details == {"duplicated_keys": 2}
-    assert checks["users_joined_by_year"].source == "recomputed from the rows"
-    assert checks["users_joined_by_year"].passed
+        checks = {s.name: s.check for s in report.collect(report.locations(), instance).sections}
+        assert not checks["top_poster_by_country"].passed
+        assert checks["top_poster_by_country"].source.startswith("Dagster, 20")
+        assert checks["top_poster_by_country"].details == {"duplicated_keys": 2}
+        assert checks["users_joined_by_year"].source == "recomputed from the rows"
+        assert checks["users_joined_by_year"].passed
+
+        # A table rewritten after Dagster checked it is checked again from its rows.
+        path = contract.insight_path(warehouse, "top_poster_by_country")
+        later = checks["top_poster_by_country"].at + 60
+        os.utime(path, (later, later))
+        again = {s.name: s.check for s in report.collect(report.locations(), instance).sections}
+        assert again["top_poster_by_country"].source == "recomputed from the rows"
+        assert again["top_poster_by_country"].passed
 
 
 def test_report_asset_writes_the_page_and_links_it(warehouse):
