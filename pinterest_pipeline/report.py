@@ -95,9 +95,11 @@ def read_section(name: str, loc) -> Section:
     found = list(rows[0]) if rows else expected
     missing = [c for c in expected if c not in found]
     if missing:
-        return Section(name, rows=rows, problem=f"columns {', '.join(missing)} missing in {path} "
-                       f"(found {', '.join(found)}); rebuild it with `pinterest-pipeline run --all`")
-    return Section(name, rows=rows, computed_at=os.path.getmtime(path) if os.path.isdir(path) else None)
+        return Section(name, rows=rows, problem=(
+            f"columns {', '.join(missing)} missing in {path} (found {', '.join(found)}); "
+            "rebuild it with `pinterest-pipeline run --all`"))
+    written = os.path.getmtime(path) if os.path.isdir(path) else None
+    return Section(name, rows=rows, computed_at=written)
 
 
 def dagster_records(instance, names: list[str]) -> tuple[dict[str, CheckStatus], dict[str, float]]:
@@ -151,9 +153,10 @@ def freshness(loc) -> tuple[str | None, str | None]:
 def collect(loc, instance=None) -> Report:
     """Everything the page shows; ``instance``: a DagsterInstance to take check results from."""
     sections = [read_section(name, loc) for name in contract.INSIGHTS]
-    checks, materialized = dagster_records(instance, list(contract.INSIGHTS)) if instance else ({}, {})
+    names = list(contract.INSIGHTS)
+    checks, materialized = dagster_records(instance, names) if instance else ({}, {})
     for s in sections:
-        written = s.computed_at  # the files' time when local: it counts even if not Dagster wrote them
+        written = s.computed_at  # the files' time (local tables), whoever wrote them
         s.computed_at = written or materialized.get(s.name)
         if s.rows is None or s.problem:
             continue
@@ -188,22 +191,28 @@ def status(section: Section) -> str:
     return "passed" if section.check and section.check.passed else "failed"
 
 
+def _cell(column: str, value: Any) -> str:
+    if value is None:
+        return "<td></td>"
+    if isinstance(value, int) and column != "post_year":
+        return f"<td class='num'>{value:,}</td>"
+    return f"<td>{html.escape(str(value))}</td>"
+
+
 def _rows_table(name: str, rows: list[dict[str, Any]]) -> str:
     columns = [c for c, _ in contract.INSIGHT_COLUMNS[name]]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td class='{'num' if isinstance(r.get(c), (int, float)) else ''}'>"
-            f"{'' if r.get(c) is None else html.escape(f'{r[c]:,}' if isinstance(r[c], int) and c != 'post_year' else str(r[c]))}</td>"
-            for c in columns) + "</tr>" for r in rows)
-    return f"<details><summary>Rows ({len(rows)})</summary><div class='rows'><table><tr>{head}</tr>{body}</table></div></details>"
+    body = "".join("<tr>" + "".join(_cell(c, r.get(c)) for c in columns) + "</tr>" for r in rows)
+    return (f"<details><summary>Rows ({len(rows)})</summary>"
+            f"<div class='rows'><table><tr>{head}</tr>{body}</table></div></details>")
 
 
 def render_section(s: Section, now: float) -> str:
     title, question = TITLES[s.name]
     state = status(s)
     badge = {"passed": "check passed", "failed": "check failed", "missing": "no data"}[state]
-    parts = [f"<header><h2>{html.escape(title)}</h2><span class='badge {state}'>{badge}</span></header>",
+    parts = [(f"<header><h2>{html.escape(title)}</h2>"
+             f"<span class='badge {state}'>{badge}</span></header>"),
              f"<p class='question'>{html.escape(question)}</p>"]
     meta = [f"<code>insights/{s.name}</code>"]
     if s.rows is not None:
@@ -222,14 +231,16 @@ def render_section(s: Section, now: float) -> str:
             parts.append(f"<input type='search' class='search' data-chart='{chart}' "
                          f"data-row-px='{ROW_PX}' data-base-px='{BASE_PX}' "
                          f"placeholder='Search a country…' aria-label='search a country'>"
-                         f"<span class='matches' id='{chart}-matches'>{len(s.rows)} countries</span>")
+                         f"<span class='matches' id='{chart}-matches'>"
+                         f"{len(s.rows)} countries</span>")
         figure = figure_json(s.name, s.rows).replace("</", "<\\/")
         parts.append(f"<div class='scroll'><div class='chart' id='{chart}'></div></div>"
                      f"<script type='application/json' data-chart='{chart}'>{figure}</script>")
         parts.append(_rows_table(s.name, s.rows))
     if s.check and not s.check.passed:
         details = json.dumps(s.check.details, indent=2, default=str)
-        parts.append(f"<details open><summary>check details</summary><pre>{html.escape(details)}</pre></details>")
+        parts.append("<details open><summary>check details</summary>"
+                     f"<pre>{html.escape(details)}</pre></details>")
     wide = " wide" if s.name in SEARCHABLE else ""
     return (f"<section class='card{wide}' id='t-{s.name}' data-table='{s.name}' "
             f"data-status='{state}'>{''.join(parts)}</section>")
@@ -249,9 +260,10 @@ def render(report: Report) -> str:
     nav = "".join(f"<a class='{state}' href='#t-{s.name}'><span class='dot'></span>{s.name}</a>"
                   for s, state in zip(report.sections, states))
     alerts = [html.escape(p) for p in report.problems]
-    if report.latest_landing and report.latest_clean and report.latest_landing > report.latest_clean:
-        alerts.append(f"records landed for dt={report.latest_landing}, after the latest clean "
-                      f"partition dt={report.latest_clean}: the insights do not include them yet "
+    landing, clean = report.latest_landing, report.latest_clean
+    if landing and clean and landing > clean:
+        alerts.append(f"records landed for dt={landing}, after the latest clean "
+                      f"partition dt={clean}: the insights do not include them yet "
                       "(run `pinterest-pipeline run --all`)")
     with open(os.path.join(os.path.dirname(__file__), "report.html"), encoding="utf-8") as fh:
         page = fh.read()

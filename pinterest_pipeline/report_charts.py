@@ -38,7 +38,8 @@ TITLES: dict[str, tuple[str, str]] = {
             *contract.JOIN_YEAR_RANGE)),
     "median_followers_by_join_year": (
         "Median followers by join year",
-        "How many followers does the typical user have, by join year? (post_year is the join year.)"),
+        ("How many followers does the typical user have, by join year? "
+         "(post_year is the join year.)")),
     "median_followers_by_age_group_and_join_year": (
         "Median followers by age group and join year",
         "The same median per age group and join year (post_year is the join year)."),

@@ -24,7 +24,8 @@ def sample_tables(countries: list[str], seed: int = 7) -> dict[str, list[dict]]:
     top = max(posters, key=lambda p: p[2])
     return {
         "top_category_by_country": [
-            {"country": c, "category": cat(), "category_count": rnd.randint(1, 40)} for c in countries],
+            {"country": c, "category": cat(), "category_count": rnd.randint(1, 40)}
+            for c in countries],
         "top_category_by_year": [
             {"post_year": y, "category": cat(), "category_count": rnd.randint(20, 120)}
             for y in range(contract.POST_YEAR_RANGE[0], contract.POST_YEAR_RANGE[1] + 1)],

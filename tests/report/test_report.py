@@ -21,9 +21,12 @@ def sections_of(page: str) -> dict[str, str]:
             for name in found}
 
 
+FIGURE = re.compile(r"<script type='application/json' data-chart='chart-(\w+)'>(.*?)</script>",
+                    re.DOTALL)
+
+
 def figures_of(page: str) -> dict[str, dict]:
-    return {m.group(1): json.loads(m.group(2).replace("<\\/", "</")) for m in re.finditer(
-        r"<script type='application/json' data-chart='chart-(\w+)'>(.*?)</script>", page, re.DOTALL)}
+    return {m.group(1): json.loads(m.group(2).replace("<\\/", "</")) for m in FIGURE.finditer(page)}
 
 
 def marks(figure: dict) -> int:
