@@ -20,6 +20,7 @@ def sample_tables(countries: list[str], seed: int = 7) -> dict[str, list[dict]]:
     rnd = random.Random(seed)
     cat = lambda: rnd.choice(contract.CATEGORIES)
     followers = lambda: rnd.choice([1, 2, 5, 8, 12, 30, 45, 120, 800]) * 1000
+    median = lambda: rnd.randint(8, 45) * 1000
     posters = [(c, f"poster {i}", followers()) for i, c in enumerate(countries)]
     top = max(posters, key=lambda p: p[2])
     return {
@@ -36,13 +37,13 @@ def sample_tables(countries: list[str], seed: int = 7) -> dict[str, list[dict]]:
             {"age_group": g, "category": cat(), "category_count": rnd.randint(20, 200)}
             for g in AGE_GROUPS],
         "median_followers_by_age_group": [
-            {"age_group": g, "median_follower_count": followers()} for g in AGE_GROUPS],
+            {"age_group": g, "median_follower_count": median()} for g in AGE_GROUPS],
         "users_joined_by_year": [
             {"post_year": y, "number_users_joined": rnd.randint(100, 2000)} for y in JOIN_YEARS],
         "median_followers_by_join_year": [
-            {"post_year": y, "median_follower_count": followers()} for y in JOIN_YEARS],
+            {"post_year": y, "median_follower_count": median()} for y in JOIN_YEARS],
         "median_followers_by_age_group_and_join_year": [
-            {"age_group": g, "post_year": y, "median_follower_count": followers()}
+            {"age_group": g, "post_year": y, "median_follower_count": median()}
             for g in AGE_GROUPS for y in JOIN_YEARS],
     }
 
