@@ -53,6 +53,12 @@ class Report:
     warehouse: str
     latest_landing: str | None
     latest_clean: str | None
+    clean_written: float | None = None  # when a clean partition was last written (local)
+
+    def stale(self, section: Section) -> bool:
+        """Computed before the clean tables last changed."""
+        return bool(section.computed_at and self.clean_written
+                    and section.computed_at < self.clean_written)
 
     @property
     def problems(self) -> list[str]:
@@ -135,8 +141,8 @@ def recomputed_check(name: str, rows: list[dict[str, Any]]) -> CheckStatus:
                        outcome.metadata)
 
 
-def freshness(loc) -> tuple[str | None, str | None]:
-    """Latest landing date and latest clean ``pin`` partition (None when unknown)."""
+def freshness(loc) -> tuple[str | None, str | None, float | None]:
+    """Latest landing date, latest clean partition and when one was last written (or None)."""
     from pinterest_pipeline.transforms import io
 
     try:
@@ -145,9 +151,12 @@ def freshness(loc) -> tuple[str | None, str | None]:
         landed = landed_dates()
     except Exception:  # noqa: BLE001 - an unreachable landing only leaves the date unknown
         landed = []
-    clean = contract.clean_path(loc.warehouse_uri, "pin")
-    cleaned = io.list_partitions(clean) if io.is_local(clean) else []
-    return (landed[-1] if landed else None), (cleaned[-1] if cleaned else None)
+    partitions = [os.path.join(io.local_path(table), f"{contract.PARTITION_COLUMN}={dt}")
+                  for table in (contract.clean_path(loc.warehouse_uri, k) for k in contract.KINDS)
+                  if io.is_local(table) for dt in io.list_partitions(table)]
+    latest = max((p.rsplit("=", 1)[1] for p in partitions), default=None)
+    written = max((os.path.getmtime(p) for p in partitions), default=None)
+    return (landed[-1] if landed else None), latest, written
 
 
 def collect(loc, instance=None) -> Report:
@@ -164,8 +173,7 @@ def collect(loc, instance=None) -> Report:
         if recorded and written and recorded.at < written:  # rewritten since Dagster checked it
             recorded = None
         s.check = recorded or recomputed_check(s.name, s.rows)
-    landing, clean = freshness(loc)
-    return Report(sections, time.time(), loc.warehouse_uri, landing, clean)
+    return Report(sections, time.time(), loc.warehouse_uri, *freshness(loc))
 
 
 # --- page -----------------------------------------------------------------------
@@ -177,10 +185,8 @@ def _utc(epoch: float) -> str:
 
 def _ago(seconds: float) -> str:
     minutes = int(seconds // 60)
-    if minutes < 1:
-        return "just now"
     if minutes < 120:
-        return f"{minutes} min ago"
+        return f"{minutes} min ago" if minutes else "just now"
     hours = minutes // 60
     return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
 
@@ -207,7 +213,7 @@ def _rows_table(name: str, rows: list[dict[str, Any]]) -> str:
             f"<div class='rows'><table><tr>{head}</tr>{body}</table></div></details>")
 
 
-def render_section(s: Section, now: float) -> str:
+def render_section(s: Section, now: float, stale: bool = False) -> str:
     title, question = TITLES[s.name]
     state = status(s)
     badge = {"passed": "check passed", "failed": "check failed", "missing": "no data"}[state]
@@ -219,6 +225,8 @@ def render_section(s: Section, now: float) -> str:
         meta.append(f"{len(s.rows):,} rows")
     if s.computed_at:
         meta.append(f"computed {_utc(s.computed_at)} ({_ago(now - s.computed_at)})")
+    if stale:
+        meta.append("<b class='stale'>stale: the clean tables changed since</b>")
     if s.check:
         meta.append(f"check non_empty_unique_keys ({s.check.severity}): "
                     f"{'passed' if s.check.passed else 'FAILED'}, {html.escape(s.check.source)}")
@@ -265,13 +273,18 @@ def render(report: Report) -> str:
         alerts.append(f"records landed for dt={landing}, after the latest clean "
                       f"partition dt={clean}: the insights do not include them yet "
                       "(run `pinterest-pipeline run --all`)")
+    stale = [s.name for s in report.sections if report.stale(s)]
+    if stale:
+        alerts.append(f"computed before the clean tables last changed ({_utc(report.clean_written)}"
+                      f"): {', '.join(stale)}; rebuild the insights to include the new rows")
     with open(os.path.join(os.path.dirname(__file__), "report.html"), encoding="utf-8") as fh:
         page = fh.read()
     replacements = {
         "{{FACTS}}": "".join(f"<span>{f}</span>" for f in facts),
         "{{NAV}}": nav,
         "{{ALERTS}}": "".join(f"<div class='alert'>{a}</div>" for a in alerts),
-        "{{SECTIONS}}": "\n".join(render_section(s, report.generated_at) for s in report.sections),
+        "{{SECTIONS}}": "\n".join(
+            render_section(s, report.generated_at, report.stale(s)) for s in report.sections),
         "{{PLOTLYJS}}": get_plotlyjs(),  # last: the library's own text is not scanned for markers
     }
     for marker, value in replacements.items():

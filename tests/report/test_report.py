@@ -145,3 +145,19 @@ def test_report_asset_writes_the_page_and_links_it(warehouse):
     assert path == os.path.join(warehouse, "reports", report.REPORT_FILE) and os.path.isfile(path)
     assert meta["report"].value == f"file://{path}"
     assert meta["tables_built"].value == meta["checks_passed"].value == len(contract.INSIGHTS)
+
+
+def test_freshness_warns_about_new_landings_and_stale_insights(warehouse, tmp_path):
+    write_tables(warehouse, sample_tables(COUNTRIES))
+    partition = Path(contract.clean_path(warehouse, "geo")) / "dt=2026-11-19"
+    partition.mkdir(parents=True)
+    (partition / "part-0.parquet").write_bytes(b"")
+    written = os.path.getmtime(contract.insight_path(warehouse, "users_joined_by_year")) + 60
+    os.utime(partition, (written, written))  # re-cleaned after the insights were computed
+
+    path, rep = report.write_report(str(tmp_path / "report.html"))
+    page = Path(path).read_text(encoding="utf-8")
+    assert (rep.latest_landing, rep.latest_clean) == ("2026-11-20", "2026-11-19")
+    assert "records landed for dt=2026-11-20, after the latest clean partition dt=2026-11-19" in page
+    assert f"computed before the clean tables last changed ({report._utc(written)})" in page
+    assert page.count("stale: the clean tables changed since") == len(contract.INSIGHTS)
