@@ -1,11 +1,10 @@
 """The insights report: one self-contained HTML page, a chart per insight table.
 
-Reads the nine insight tables from the warehouse (local Parquet with pyarrow, no
-Spark; Delta tables or a remote warehouse through Spark), takes each table's
-``non_empty_unique_keys`` result from the Dagster instance when it recorded one
-(else recomputes it from the rows with :func:`run_insight_check`), and writes
-an HTML page that embeds plotly.js, so it opens offline. A missing or
-unreadable table gets a clear message in its place, never a crash.
+Reads the nine insight tables without Spark where it can (:func:`read_rows`),
+takes each table's ``non_empty_unique_keys`` result from the Dagster instance
+when it recorded one (else recomputes it from the rows), and writes an HTML
+page that embeds plotly.js, so it opens offline. A missing or unreadable table
+gets a clear message in its place, never a crash.
 """
 
 from __future__ import annotations
@@ -72,13 +71,26 @@ class Report:
 
 
 def read_rows(name: str, loc) -> list[dict[str, Any]] | None:
-    """The rows of one insight table, or None if it was never built."""
+    """The rows of one insight table, or None if it was never built.
+
+    Local Parquet with pyarrow, Delta (local or ``s3://``) with deltalake, other
+    URIs (``dbfs:/``, ``abfss://``, ...) through Spark.
+    """
     from pinterest_pipeline.transforms import io
 
     path = contract.insight_path(loc.warehouse_uri, name)
-    if loc.table_format == "parquet" and io.is_local(path):
-        if not os.path.isdir(io.local_path(path)):
+    local = io.is_local(path)
+    if local and not os.path.isdir(io.local_path(path)):
+        return None
+    if loc.table_format == "delta" and (local or path.startswith("s3://")):
+        from deltalake import DeltaTable
+        from deltalake.exceptions import TableNotFoundError
+
+        try:
+            return DeltaTable(io.local_path(path) if local else path).to_pyarrow_table().to_pylist()
+        except TableNotFoundError:
             return None
+    if local:
         import pyarrow.parquet as pq
 
         return pq.read_table(io.local_path(path)).to_pylist()

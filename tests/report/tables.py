@@ -48,12 +48,17 @@ def sample_tables(countries: list[str], seed: int = 7) -> dict[str, list[dict]]:
     }
 
 
+def table(name: str, rows: list[dict]) -> pa.Table:
+    """Rows of insight table ``name`` with the contract's column types."""
+    schema = pa.schema([(c, ARROW_TYPES[t]) for c, t in contract.INSIGHT_COLUMNS[name]])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
 def write_table(warehouse: str, name: str, rows: list[dict]) -> str:
     """One insight table as the pipeline lays it out: a folder of Parquet files."""
-    schema = pa.schema([(c, ARROW_TYPES[t]) for c, t in contract.INSIGHT_COLUMNS[name]])
     path = contract.insight_path(warehouse, name)
     os.makedirs(path, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), os.path.join(path, "part-0.parquet"))
+    pq.write_table(table(name, rows), os.path.join(path, "part-0.parquet"))
     return path
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from pinterest_pipeline import cli, contract, report
-from tests.report.tables import sample_tables, write_table, write_tables
+from tests.report.tables import sample_tables, table, write_table, write_tables
 
 COUNTRIES = ["Germany", "Peru", "Kenya", "Japan", "Chile", "Nigeria", "Algeria"]
 
@@ -161,3 +161,20 @@ def test_freshness_warns_about_new_landings_and_stale_insights(warehouse, tmp_pa
     assert "records landed for dt=2026-11-20, after the latest clean partition dt=2026-11-19" in page
     assert f"computed before the clean tables last changed ({report._utc(written)})" in page
     assert page.count("stale: the clean tables changed since") == len(contract.INSIGHTS)
+
+
+def test_delta_tables_are_read_without_spark(warehouse, tmp_path, monkeypatch):
+    from deltalake import write_deltalake
+
+    monkeypatch.setenv("PINTEREST_TABLE_FORMAT", "delta")
+    tables = sample_tables(COUNTRIES)
+    for name, rows in tables.items():
+        write_deltalake(contract.insight_path(warehouse, name), table(name, rows))
+    write_deltalake(contract.insight_path(warehouse, "users_joined_by_year"),
+                    table("users_joined_by_year", tables["users_joined_by_year"][:1]),
+                    mode="overwrite")  # only the latest version counts
+    rep = report.collect(report.locations())
+    rows = {s.name: s.rows for s in rep.sections}
+    assert rep.problems == []
+    assert rows["users_joined_by_year"] == tables["users_joined_by_year"][:1]
+    assert rows["top_poster_by_country"] == tables["top_poster_by_country"]
