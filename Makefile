@@ -5,7 +5,7 @@ VENV := .venv
 PIPELINE := $(VENV)/bin/pinterest-pipeline
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster
 
-.PHONY: setup demo test test-fast dev wheel clean-data bench deploy-aws
+.PHONY: setup demo test test-fast dev wheel clean-data bench deploy-aws chromium
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --user uv || $(PYTHON) -m pip install --quiet uv
@@ -18,7 +18,7 @@ demo: setup  ## emulate posts, run every asset, print the nine insights
 	@mkdir -p $(DAGSTER_HOME)
 	$(PIPELINE) demo
 
-test: setup  ## the whole test suite (unit + integration)
+test: setup chromium  ## the whole test suite (unit + integration)
 	$(VENV)/bin/pytest
 
 test-fast: setup  ## unit tests only
@@ -26,6 +26,11 @@ test-fast: setup  ## unit tests only
 
 bench: setup  ## benchmarks (not part of make test): writes docs/benchmarks.md and .png
 	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+chromium:  ## Debian's chromium for the browser tests (apt-get, only when missing)
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium; }
 
 dev: setup  ## the Dagster UI on http://127.0.0.1:3000
 	@$(VENV)/bin/python -c "from pinterest_pipeline.runner import prepare_dagster_home as p; p()"

@@ -1,4 +1,4 @@
-"""``pinterest-pipeline``: demo, run, show, emulate, stack, bench."""
+"""``pinterest-pipeline``: demo, run, show, report, emulate, stack, bench."""
 
 from __future__ import annotations
 
@@ -164,6 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench_p = sub.add_parser("bench", help="benchmarks that print numbers")
     bench.add_arguments(bench_p)
     bench_p.set_defaults(func=cmd_bench)
+    from pinterest_pipeline import report
+
+    report_p = sub.add_parser("report", help="write the insights report: HTML, a chart per table")
+    report.add_arguments(report_p)
+    report_p.set_defaults(func=report.main)
     return parser
 
 

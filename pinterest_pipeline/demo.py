@@ -84,4 +84,8 @@ def main(args: argparse.Namespace) -> int:
         for problem in outcome.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
-    return show(list(contract.INSIGHTS))
+    code = show(list(contract.INSIGHTS))
+    from pinterest_pipeline import report
+
+    print(f"\n== insights report (open it in a browser): {report.default_path(report.locations())}")
+    return code

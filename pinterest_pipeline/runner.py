@@ -90,6 +90,8 @@ def _summarize(result, out: TextIO) -> None:
                 f"collapsed ({meta['conflicts']} conflicts) [{meta['seconds']} s]",
                 file=out,
             )
+        elif "dagster/uri" in meta:
+            print(f"  {key:<56} {meta['dagster/uri']}", file=out)
         else:
             print(f"  {key:<56} {meta.get('rows')} rows [{meta.get('seconds')} s]", file=out)
 

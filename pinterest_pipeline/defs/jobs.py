@@ -10,12 +10,14 @@ import dagster as dg
 
 from pinterest_pipeline.defs.clean import clean_tables
 from pinterest_pipeline.defs.insights import insight_tables
+from pinterest_pipeline.defs.report import insights_report
 
 nightly_job = dg.define_asset_job(
     "nightly",
-    selection=dg.AssetSelection.assets(clean_tables, insight_tables),
+    selection=dg.AssetSelection.assets(clean_tables, insight_tables, insights_report),
     executor_def=dg.in_process_executor,
-    description="Clean one landing date (pin, geo, user), check it, then rebuild the nine insights.",
+    description="Clean one landing date (pin, geo, user), check it, then rebuild the nine insights "
+    "and the report.",
 )
 
 clean_job = dg.define_asset_job(
@@ -27,7 +29,7 @@ clean_job = dg.define_asset_job(
 
 insights_job = dg.define_asset_job(
     "insights",
-    selection=dg.AssetSelection.assets(insight_tables),
+    selection=dg.AssetSelection.assets(insight_tables, insights_report),
     executor_def=dg.in_process_executor,
-    description="Rebuild the nine insight tables from all clean partitions.",
+    description="Rebuild the nine insight tables from all clean partitions, then the report.",
 )

@@ -18,7 +18,7 @@ def test_asset_graph_raw_clean_insights():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     expected = {f"{layer}/{kind}" for layer in ("raw", "clean") for kind in contract.KINDS}
-    expected |= {f"insights/{name}" for name in contract.INSIGHTS}
+    expected |= {f"insights/{name}" for name in contract.INSIGHTS} | {"reports/insights"}
     assert keys == expected
     for kind in contract.KINDS:
         clean = dg.AssetKey(["clean", kind])
