@@ -23,11 +23,15 @@ topic is not one of the three contract topics             404     40401
 ``partition`` not a partition of the topic               404     40402
 body larger than ``PINTEREST_PROXY_MAX_BODY`` (8 MiB)     413     413
 body is not valid JSON (UTF-8)                           400     400
+body not sent within ``BODY_TIMEOUT_S`` (30 s)            408     408
 body not an object / ``records`` missing, not a list,
 empty / a record not an object, without ``value``,
-with unknown fields, a non-integer partition             422     422
-every record failed in Kafka, some retriably
-(timeout, broker down, queue full)                       500     50003
+with unknown fields, a non-integer partition; a value
+or key with ``NaN``/``Infinity``, a lone surrogate
+(``"\ud800"``) or nested deeper than ``MAX_DEPTH`` (64)  422     422
+the broker is unreachable (answered at once, no wait),
+or every record failed in Kafka, some retriably
+(timeout, queue full, producer being replaced)           500     50003
 every record failed in Kafka, none retriably              500     50002
 some records failed: 200, those offsets carry
 ``error_code`` 2 (retriable) or 1 (not), as Confluent v2  200     per record
@@ -43,9 +47,28 @@ once, and exact replays collapse when cleaned (contract section 4).
 
 Delivery reports are awaited without blocking the event loop: a poll thread
 serves the producer and resolves asyncio futures with ``call_soon_threadsafe``.
-A fatal producer error, or nothing but delivery timeouts for a whole delivery
-timeout (what librdkafka's idempotent producer does after the broker restarted
-empty), replaces the producer; its queued records fail retriably.
+Metadata lookups and the parsing of large bodies run in worker threads, and
+a long batch yields to other requests, so one 8 MB request does not stall
+the others.
+
+Healing: a supervisor thread restarts the poll thread if it dies and replaces
+the producer after a fatal error (e.g. ``UNKNOWN_PRODUCER_ID``) or after
+nothing but delivery timeouts for a whole delivery timeout (what librdkafka's
+idempotent producer does after the broker restarted empty); queued records
+fail retriably. When the broker drops, the supervisor probes it every 0.5 s;
+until it answers, produce requests get 50003 at once. ``GET /healthz`` tells
+the producer's real state: 200 ``{"status": "ok"}``, 200 ``"degraded"`` (the
+broker is unreachable: the proxy is fine, restarting it would not help) or 503
+``"unhealthy"`` (the poll thread or supervisor is dead, or a fatal producer
+error was not healed within 10 s); ``stack status`` reports and ``stack up``
+restarts an unhealthy proxy.
+
+Edges: a connection must send its request headers within ``HEADER_TIMEOUT_S``
+(10 s) of opening (or of its previous response) and its body within
+``BODY_TIMEOUT_S``, so slow (slowloris) connections are closed; at most
+``PINTEREST_PROXY_MAX_CONNECTIONS`` connections are open at once (more are
+closed at once; requests past that many answer 503); headers are limited to
+h11's 64 KiB.
 
 Run: ``python -m pinterest_pipeline.ingest.proxy [--port 8082] [--bootstrap ...]``.
 """
@@ -66,6 +89,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pinterest_pipeline import contract, settings
 
@@ -75,6 +99,14 @@ JSON_V2 = "application/vnd.kafka.json.v2+json"
 V2 = "application/vnd.kafka.v2+json"
 DELIVERY_TIMEOUT_MS = 8000  # < the REST sender's 10 s request timeout
 RECORD_FIELDS = {"value", "key", "partition"}
+MAX_DEPTH = 64  # arrays/objects nested deeper than this in a value or key: 422
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 30.0
+METADATA_TIMEOUT_S = 2.0
+PROBE_EVERY_S = 0.5
+FATAL_GRACE_S = 10.0
+PARSE_IN_THREAD = 64 * 1024  # bodies larger than this are parsed off the event loop
+PRODUCE_SLICE = 500  # records produced before yielding to other requests
 
 
 def error(status: int, code: int, message: str) -> JSONResponse:
@@ -82,19 +114,29 @@ def error(status: int, code: int, message: str) -> JSONResponse:
 
 
 class KafkaGateway:
-    """One shared idempotent producer, a poll thread and awaitable delivery reports."""
+    """One shared idempotent producer, supervised, with awaitable delivery reports."""
 
     def __init__(self, bootstrap: str, delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS):
         self.bootstrap = bootstrap
         self.delivery_timeout_ms = delivery_timeout_ms
         self._lock = threading.Lock()
-        self._fatal = False
+        self._fatal_since: float | None = None
         self._last_ok = time.monotonic()
+        self._probe = threading.Event()
+        self.broker_up = True
+        self.replacements = 0
+        self.last_error = ""
         self.producer = self._new_producer()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll_loop, name="producer-poll", daemon=True)
-        self._thread.start()
+        self._poll_thread = self._start(self._poll_loop, "producer-poll")
+        self._supervisor = self._start(self._supervise, "producer-supervisor")
         self.partitions: dict[str, int] = {}
+
+    @staticmethod
+    def _start(target, name: str) -> threading.Thread:
+        th = threading.Thread(target=target, name=name, daemon=True)
+        th.start()
+        return th
 
     def _new_producer(self) -> Producer:
         return Producer(
@@ -110,11 +152,18 @@ class KafkaGateway:
             }
         )
 
+    def _mark_fatal(self, why: str) -> None:
+        if self._fatal_since is None:
+            self._fatal_since = time.monotonic()
+        self.last_error = why
+
     def _error_cb(self, err: KafkaError) -> None:
         if err.fatal():
             log.error("fatal producer error, replacing the producer: %s", err)
-            self._fatal = True
+            self._mark_fatal(err.str())
         else:
+            if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
+                self._probe.set()
             log.warning("kafka: %s", err)
 
     def _observe(self, err: KafkaError | None) -> None:
@@ -126,27 +175,63 @@ class KafkaGateway:
         now = time.monotonic()
         if err is None:
             self._last_ok = now
-        elif (
-            err.code() == KafkaError._MSG_TIMED_OUT
-            and now - self._last_ok > self.delivery_timeout_ms / 1000.0
-        ):
-            log.warning(
-                "only delivery timeouts for %.0fs: replacing the producer", now - self._last_ok
-            )
-            self._fatal = True
+            self.broker_up = True
+            return
+        self.last_error = err.str()
+        if err.fatal():
+            self._mark_fatal(err.str())
+        elif err.code() == KafkaError._MSG_TIMED_OUT:
+            self._probe.set()
+            if now - self._last_ok > self.delivery_timeout_ms / 1000.0:
+                log.warning(
+                    "only delivery timeouts for %.0fs: replacing the producer", now - self._last_ok
+                )
+                self._mark_fatal("only delivery timeouts")
 
     def _poll_loop(self) -> None:
         while not self._stop.is_set():
-            if self._fatal:
-                self._replace()
-            self.producer.poll(0.05)
+            try:
+                self.producer.poll(0.05)
+            except Exception as exc:
+                log.exception("producer poll failed; replacing the producer")
+                self._mark_fatal(f"poll: {exc}")
+                self._stop.wait(0.05)
+
+    def _supervise(self) -> None:
+        """Restart a dead poll thread, replace a fatal producer, probe a dropped broker."""
+        while not self._stop.wait(PROBE_EVERY_S if not self.broker_up else 0.1):
+            try:
+                if not self._poll_thread.is_alive():
+                    log.error("producer poll thread died; restarting it")
+                    self._poll_thread = self._start(self._poll_loop, "producer-poll")
+                if self._fatal_since is not None:
+                    self._replace()
+                if self._probe.is_set() or not self.broker_up:
+                    self._probe.clear()
+                    self._check_broker()
+            except Exception:
+                log.exception("producer supervisor")
+
+    def _check_broker(self) -> None:
+        try:
+            self.producer.list_topics(timeout=1.0)
+        except KafkaException as exc:
+            if self.broker_up:
+                log.warning("broker %s unreachable: %s", self.bootstrap, exc)
+            self.broker_up = False
+            self.last_error = f"broker unreachable: {exc}"
+            return
+        if not self.broker_up:
+            log.info("broker %s reachable again", self.bootstrap)
+        self.broker_up = True
 
     def _replace(self) -> None:
         with self._lock:
             old, self.producer = self.producer, self._new_producer()
-            self._fatal = False
+            self._fatal_since = None
             self._last_ok = time.monotonic()
-        self._last_ok = time.monotonic()
+            self.replacements += 1
+        log.warning("producer replaced (%d so far)", self.replacements)
 
         def drain():
             old.purge()  # queued records fail with _PURGE_QUEUE (retriable for the client)
@@ -154,21 +239,41 @@ class KafkaGateway:
 
         threading.Thread(target=drain, daemon=True).start()
 
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, details): unhealthy only if restarting the proxy would help."""
+        fatal = self._fatal_since
+        dead = [t.name for t in (self._poll_thread, self._supervisor) if not t.is_alive()]
+        stuck = fatal is not None and time.monotonic() - fatal > FATAL_GRACE_S
+        healthy = not dead and not stuck
+        if not healthy:
+            state = f"dead thread(s) {dead}" if dead else "fatal error not healed"
+        elif fatal is not None:
+            state = "replacing"
+        else:
+            state = "ok" if self.broker_up else "broker unreachable"
+        return healthy, {
+            "producer": state,
+            "broker_reachable": self.broker_up,
+            "replacements": self.replacements,
+            "last_error": self.last_error or None,
+            "last_delivery_s_ago": round(time.monotonic() - self._last_ok, 1),
+        }
+
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        self._poll_thread.join(5)
+        self._supervisor.join(5)
         self.producer.flush(5)
 
     def partition_count(self, topic: str) -> int | None:
+        """Partitions of ``topic``; None if it does not exist. Raises KafkaException if
+        the broker does not answer within ``METADATA_TIMEOUT_S`` (call it in a thread)."""
         if topic not in self.partitions:
-            try:
-                md = self.producer.list_topics(topic, timeout=5)
-                t = md.topics.get(topic)
-                if t is None or t.error is not None or not t.partitions:
-                    return None
-                self.partitions[topic] = len(t.partitions)
-            except KafkaException:
+            md = self.producer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
+            t = md.topics.get(topic)
+            if t is None or t.error is not None or not t.partitions:
                 return None
+            self.partitions[topic] = len(t.partitions)
         return self.partitions[topic]
 
     async def produce(self, topic: str, records: list[tuple[bytes | None, bytes, int | None]]):
@@ -193,6 +298,8 @@ class KafkaGateway:
 
         deadline = time.monotonic() + self.delivery_timeout_ms / 1000.0
         for i, (key, value, partition) in enumerate(records):
+            if i and i % PRODUCE_SLICE == 0:
+                await asyncio.sleep(0)  # let other requests in
             kwargs = {"key": key, "value": value, "on_delivery": make_cb(i)}
             if partition is not None:
                 kwargs["partition"] = partition
@@ -208,26 +315,68 @@ class KafkaGateway:
                         break
                     await asyncio.sleep(0.01)
                 except KafkaException as exc:
+                    if exc.args[0].fatal():
+                        self._mark_fatal(exc.args[0].str())
                     resolve(i, exc.args[0], -1, -1)
                     break
         return await asyncio.wait_for(fut, self.delivery_timeout_ms / 1000.0 + 5)
 
 
 def _retriable(err: KafkaError) -> bool:
-    return err.retriable() or err.code() in (
-        KafkaError._MSG_TIMED_OUT,
-        KafkaError._TIMED_OUT,
-        KafkaError._QUEUE_FULL,
-        KafkaError._PURGE_QUEUE,
-        KafkaError._PURGE_INFLIGHT,
-        KafkaError._TRANSPORT,
-        KafkaError._ALL_BROKERS_DOWN,
+    """Fatal errors count as retriable: the supervisor replaces the producer."""
+    return (
+        err.retriable()
+        or err.fatal()
+        or err.code()
+        in (
+            KafkaError._MSG_TIMED_OUT,
+            KafkaError._TIMED_OUT,
+            KafkaError._QUEUE_FULL,
+            KafkaError._PURGE_QUEUE,
+            KafkaError._PURGE_INFLIGHT,
+            KafkaError._TRANSPORT,
+            KafkaError._ALL_BROKERS_DOWN,
+            KafkaError.UNKNOWN_PRODUCER_ID,
+            KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        )
     )
+
+
+class BadRecord(ValueError):
+    """A client mistake in the records: 422."""
+
+
+def _no_constant(name: str):
+    raise BadRecord(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
+
+
+def _check_depth(doc: Any, where: str) -> None:
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRecord(f"{where}: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _encode(doc: Any, where: str) -> bytes:
+    _check_depth(doc, where)
+    try:
+        return contract.encode_value(doc)
+    except UnicodeEncodeError as exc:
+        raise BadRecord(f"{where}: not valid Unicode (a lone surrogate?): {exc.reason}") from None
 
 
 def _parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]] | JSONResponse:
     try:
-        doc = json.loads(body.decode("utf-8"))
+        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except BadRecord as exc:
+        return error(422, 422, str(exc))
+    except RecursionError:
+        return error(422, 422, f"The body is nested deeper than {MAX_DEPTH} levels")
     except (UnicodeDecodeError, ValueError) as exc:
         return error(400, 400, f"Invalid JSON: {exc}")
     if not isinstance(doc, dict):
@@ -236,26 +385,72 @@ def _parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]] 
     if not isinstance(records, list) or not records:
         return error(422, 422, "'records' must be a non-empty list")
     out = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict) or "value" not in rec:
-            return error(422, 422, f"records[{i}] must be an object with a 'value'")
-        extra = set(rec) - RECORD_FIELDS
-        if extra:
-            return error(422, 422, f"records[{i}]: unrecognized field(s) {sorted(extra)}")
-        partition = rec.get("partition")
-        if partition is not None and (
-            not isinstance(partition, int) or isinstance(partition, bool)
-        ):
-            return error(422, 422, f"records[{i}]: 'partition' must be an integer")
-        key = rec.get("key")
-        out.append(
-            (
-                None if key is None else contract.encode_value(key),
-                contract.encode_value(rec["value"]),
-                partition,
+    try:
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict) or "value" not in rec:
+                raise BadRecord(f"records[{i}] must be an object with a 'value'")
+            extra = set(rec) - RECORD_FIELDS
+            if extra:
+                raise BadRecord(f"records[{i}]: unrecognized field(s) {sorted(extra)}")
+            partition = rec.get("partition")
+            if partition is not None and (
+                not isinstance(partition, int) or isinstance(partition, bool)
+            ):
+                raise BadRecord(f"records[{i}]: 'partition' must be an integer")
+            key = rec.get("key")
+            out.append(
+                (
+                    None if key is None else _encode(key, f"records[{i}].key"),
+                    _encode(rec["value"], f"records[{i}].value"),
+                    partition,
+                )
             )
-        )
+    except BadRecord as exc:
+        return error(422, 422, str(exc))
     return out
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header timeout and a connection cap (no slowloris)."""
+
+    header_timeout = HEADER_TIMEOUT_S
+    max_connections = 1000
+
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.close()
+            return
+        self._arm()
+
+    def _arm(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timeout)
+
+    def _disarm(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # a request is in: the body timeout takes over
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._disarm()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
 
 def create_app(
@@ -263,6 +458,7 @@ def create_app(
     prefix: str | None = None,
     max_body: int | None = None,
     delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
+    body_timeout: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
     prefix = prefix or settings.topic_prefix()
     max_body = max_body or int(settings.get("PINTEREST_PROXY_MAX_BODY"))
@@ -300,21 +496,35 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz():
+        healthy, details = state["kafka"].health()
+        status = "unhealthy" if not healthy else "ok" if details["broker_reachable"] else "degraded"
         return JSONResponse(
-            {"status": "ok", "bootstrap": bootstrap, "topics": topics}, media_type=V2
+            {"status": status, "bootstrap": bootstrap, "topics": topics, **details},
+            status_code=200 if healthy else 503,
+            media_type=V2,
         )
 
     @app.get("/topics")
     async def list_topics():
         return JSONResponse(topics, media_type=V2)
 
+    async def partitions(topic: str) -> int | None | JSONResponse:
+        """The partition count, looked up in a thread; a 50003 answer if Kafka is down."""
+        kafka: KafkaGateway = state["kafka"]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, kafka.partition_count, topic
+            )
+        except KafkaException as exc:
+            return error(500, 50003, f"Retriable Kafka error: metadata of {topic}: {exc}")
+
     @app.get("/topics/{topic}")
     async def get_topic(topic: str):
         if topic not in topics:
             return error(404, 40401, f"Topic {topic} not found.")
-        n = await asyncio.get_running_loop().run_in_executor(
-            None, state["kafka"].partition_count, topic
-        )
+        n = await partitions(topic)
+        if isinstance(n, JSONResponse):
+            return n
         return JSONResponse(
             {
                 "name": topic,
@@ -337,17 +547,33 @@ def create_app(
         if length is not None and length.isdigit() and int(length) > max_body:
             return error(413, 413, f"Request body larger than {max_body} bytes")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                return error(413, 413, f"Request body larger than {max_body} bytes")
-            chunks.append(chunk)
-        parsed = _parse_records(b"".join(chunks))
+        try:
+            async with asyncio.timeout(body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > max_body:
+                        return error(413, 413, f"Request body larger than {max_body} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            return error(408, 408, f"Request body not received within {body_timeout:g}s")
+        body = b"".join(chunks)
+        if size > PARSE_IN_THREAD:
+            parsed = await asyncio.get_running_loop().run_in_executor(None, _parse_records, body)
+        else:
+            parsed = _parse_records(body)
         if isinstance(parsed, JSONResponse):
             return parsed
         kafka: KafkaGateway = state["kafka"]
+        if not kafka.broker_up:
+            return error(
+                500, 50003, f"Retriable Kafka error: broker unreachable ({kafka.last_error})"
+            )
         if any(p is not None for _k, _v, p in parsed):
-            n = kafka.partition_count(topic) or 0
+            n = await partitions(topic)
+            if isinstance(n, JSONResponse):
+                return n
+            if n is None:
+                return error(404, 40401, f"Topic {topic} not found in Kafka.")
             bad = [p for _k, _v, p in parsed if p is not None and not 0 <= p < n]
             if bad:
                 return error(404, 40402, f"Partition {bad[0]} of topic {topic} not found.")
@@ -391,15 +617,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--prefix", default=None)
     parser.add_argument("--max-body", type=int, default=None)
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S)
+    parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT_S)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s proxy: %(message)s"
     )
-    app = create_app(args.bootstrap or bootstrap_servers(), args.prefix, args.max_body)
+    app = create_app(
+        args.bootstrap or bootstrap_servers(),
+        args.prefix,
+        args.max_body,
+        body_timeout=args.body_timeout,
+    )
+    max_conn = int(settings.get("PINTEREST_PROXY_MAX_CONNECTIONS"))
+    GuardedH11Protocol.max_connections = max_conn
+    GuardedH11Protocol.header_timeout = args.header_timeout
     uvicorn.run(
         app,
         host=HOST,
         port=args.port,
+        http=GuardedH11Protocol,
+        limit_concurrency=max_conn,
+        timeout_keep_alive=5,
         log_level="warning",
         access_log=False,
         backlog=4096,

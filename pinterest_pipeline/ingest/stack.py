@@ -10,7 +10,8 @@ pinterest_pipeline.ingest.stack up|down|status``):
   every part is healthy (bounded) and prints where each listens. With
   ``KAFKA_BOOTSTRAP_SERVERS`` set no broker is started: that Kafka is used.
 * ``status`` prints the same with running/stopped (a stale pid file counts as
-  stopped); exit code 0 if every part runs, else 3.
+  stopped; a proxy whose ``/healthz`` says unhealthy counts as not running,
+  and ``up`` restarts it); exit code 0 if every part runs, else 3.
 * ``down`` stops the sink first (SIGTERM: it lands its open files and
   commits), then the proxy, then the broker.
 
@@ -171,6 +172,20 @@ def _proxy_healthy(cfg: StackConfig) -> bool:
     return httpx.get(f"{cfg.proxy_url}/healthz", timeout=2).status_code == 200
 
 
+def proxy_health(cfg: StackConfig) -> str:
+    """'ok', 'degraded (...)' (broker unreachable) or 'unhealthy (...)' of a running proxy."""
+    try:
+        r = httpx.get(f"{cfg.proxy_url}/healthz", timeout=3)
+        doc = r.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        return f"unhealthy (/healthz: {exc.__class__.__name__})"
+    if r.status_code != 200:
+        return f"unhealthy ({doc.get('producer')}: {doc.get('last_error')})"
+    if doc.get("status") != "ok":
+        return f"degraded ({doc.get('producer')})"
+    return "ok"
+
+
 def _sink_ready(cfg: StackConfig, offset: int) -> bool:
     with open(cfg.path("sink.log"), "rb") as fh:
         fh.seek(offset)
@@ -209,6 +224,10 @@ def up(echo=print) -> StackConfig:
         broker_mod.wait_for_kafka(cfg.bootstrap, 30.0)
     ensure_topics(cfg.bootstrap, cfg.prefix)
 
+    health = proxy_health(cfg) if running_pid(cfg, "proxy") is not None else ""
+    if health.startswith("unhealthy"):
+        echo(f"proxy  {health}: restarting it")
+        _stop(cfg, "proxy", 15.0)
     if running_pid(cfg, "proxy") is None:
         if _port_taken(cfg.proxy_port):
             raise StackError(
@@ -274,8 +293,14 @@ def status(echo=print, cfg: StackConfig | None = None) -> dict[str, int | None]:
             echo(f"{part:<7}{_describe(cfg, part):<40}external")
             continue
         pid = running_pid(cfg, part)
-        pids[part] = pid
         state = f"running (pid {pid})" if pid else "stopped"
+        if pid and part == "proxy":
+            health = proxy_health(cfg)
+            if health != "ok":
+                state += f", {health}"
+            if health.startswith("unhealthy"):
+                pid = None  # counts as not running: `stack up` restarts it
+        pids[part] = pid
         echo(f"{part:<7}{_describe(cfg, part):<40}{state}")
     echo(f"topics {', '.join(contract.topic_names(cfg.prefix).values())}")
     echo(f"logs   {cfg.stack_dir}/<part>.log")
@@ -287,6 +312,7 @@ def _stop(cfg: StackConfig, part: str, timeout: float) -> None:
     if pid is not None:
         try:
             os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGCONT)  # a stopped (hung) part must see the SIGTERM
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + timeout

@@ -182,7 +182,7 @@ def landing(tmp_path) -> str:
 def start_proxy(tmp_path, broker, prefix):
     procs = []
 
-    def start(max_body: int | None = None) -> tuple[str, Proc]:
+    def start(max_body: int | None = None, extra: list[str] = ()) -> tuple[str, Proc]:
         port = free_port()
         argv = [
             sys.executable,
@@ -197,6 +197,7 @@ def start_proxy(tmp_path, broker, prefix):
         ]
         if max_body:
             argv += ["--max-body", str(max_body)]
+        argv += list(extra)
         p = Proc(argv, str(tmp_path / f"proxy{len(procs)}.log")).start()
         procs.append(p)
         url = f"http://127.0.0.1:{port}"

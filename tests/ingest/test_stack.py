@@ -64,6 +64,16 @@ def test_stack_lifecycle(stack_env, capsys, prefix):
     assert again["broker"] == first["broker"] and again["sink"] == first["sink"]
     assert again["proxy"] and again["proxy"] != first["proxy"]
 
+    # a proxy that runs but does not answer /healthz counts as down; `up` replaces it
+    os.kill(again["proxy"], signal.SIGSTOP)
+    assert stack.main(["status"]) == 3
+    assert "unhealthy" in capsys.readouterr().out
+    assert stack.main(["up"]) == 0
+    assert "restarting it" in capsys.readouterr().out
+    healed = _pids(capsys)
+    assert healed["proxy"] and healed["proxy"] != again["proxy"]
+    assert stack.main(["status"]) == 0
+
     sender = RestSender(f"http://127.0.0.1:{stack_env['PINTEREST_PROXY_PORT']}", prefix)
     sender.send(make_posts(250))
     assert sender.close().delivered_posts == 250
