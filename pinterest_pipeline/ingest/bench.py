@@ -30,7 +30,8 @@ from emulator.model import Post
 from emulator.rest_sender import RestSender
 from emulator.sources import make_source
 from pinterest_pipeline.ingest import broker as broker_mod
-from pinterest_pipeline.ingest.sink import Sink, landed_counts
+from pinterest_pipeline.ingest.landing import landed_counts
+from pinterest_pipeline.ingest.sink import Sink
 from pinterest_pipeline.ingest.topics import ensure_topics
 
 

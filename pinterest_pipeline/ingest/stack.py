@@ -11,7 +11,9 @@ pinterest_pipeline.ingest.stack up|down|status``):
   ``KAFKA_BOOTSTRAP_SERVERS`` set no broker is started: that Kafka is used.
 * ``status`` prints the same with running/stopped (a stale pid file counts as
   stopped; a proxy whose ``/healthz`` says unhealthy counts as not running,
-  and ``up`` restarts it); exit code 0 if every part runs, else 3.
+  and ``up`` restarts it), then one line ``LOST <topic>: <N> records ...``
+  per topic that lost records in a broker restart (from the sink's state in
+  the landing); exit code 0 if every part runs, else 3.
 * ``down`` stops the sink first (SIGTERM: it lands its open files and
   commits), then the proxy, then the broker.
 
@@ -19,7 +21,7 @@ Ports: ``PINTEREST_BROKER_PORT`` (9092), ``PINTEREST_PROXY_PORT`` (8082). The
 landing URI, topic prefix, bootstrap and ports the stack was started with are
 kept in ``<PINTEREST_STACK_DIR>/stack.json`` so ``status`` shows them.
 
-:func:`wait_for_landing` (from ``sink.py``) waits until the sink landed N records per topic.
+:func:`wait_for_landing` (from ``landing.py``) waits until the sink landed N records per topic.
 """
 
 from __future__ import annotations
@@ -37,7 +39,12 @@ import httpx
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.ingest import broker as broker_mod
-from pinterest_pipeline.ingest.sink import landed_counts, wait_for_landing  # noqa: F401 (re-export)
+from pinterest_pipeline.ingest.landing import (  # noqa: F401 (re-export)
+    landed_counts,
+    open_landing,
+    wait_for_landing,
+)
+from pinterest_pipeline.ingest.resume import lost_per_topic
 from pinterest_pipeline.ingest.topics import ensure_topics
 
 PARTS = ("broker", "proxy", "sink")
@@ -154,11 +161,23 @@ def _spawn(cfg: StackConfig, part: str, argv: list[str]) -> int:
     return proc.pid
 
 
+def _last_error(cfg: StackConfig, part: str) -> str:
+    """': <the last ERROR line of the part's log>', or ''."""
+    try:
+        with open(cfg.path(f"{part}.log"), errors="replace") as fh:
+            errors = [line.strip() for line in fh.readlines()[-50:] if " ERROR " in line]
+    except OSError:
+        return ""
+    return f": {errors[-1]}" if errors else ""
+
+
 def _wait(cfg: StackConfig, part: str, pid: int, check, timeout: float = HEALTH_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not _alive(pid, part, check_cmdline=False):
-            raise StackError(f"{part} exited during start; see {cfg.path(part + '.log')}")
+            raise StackError(
+                f"{part} exited during start{_last_error(cfg, part)}; see {cfg.path(part + '.log')}"
+            )
         try:
             if check():
                 return
@@ -304,6 +323,14 @@ def status(echo=print, cfg: StackConfig | None = None) -> dict[str, int | None]:
         echo(f"{part:<7}{_describe(cfg, part):<40}{state}")
     echo(f"topics {', '.join(contract.topic_names(cfg.prefix).values())}")
     echo(f"logs   {cfg.stack_dir}/<part>.log")
+    try:
+        lost = lost_per_topic(open_landing(cfg.landing_uri))
+    except Exception as exc:  # noqa: BLE001 (status must still print the parts)
+        echo(f"losses unknown: cannot read the sink's state in {cfg.landing_uri}: {exc}")
+        lost = {}
+    for topic, n in sorted(lost.items()):
+        echo(f"LOST {topic}: {n} records were acknowledged by the broker and never landed "
+             "(the broker restarted empty before the sink landed them; see sink.log)")  # fmt: skip
     return pids
 
 

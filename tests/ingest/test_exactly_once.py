@@ -13,8 +13,7 @@ import pytest
 from emulator.kafka_sender import KafkaSender
 from emulator.rest_sender import RestSender
 from pinterest_pipeline import contract
-from pinterest_pipeline.ingest.landing import open_landing
-from pinterest_pipeline.ingest.sink import wait_for_landing
+from pinterest_pipeline.ingest.landing import open_landing, wait_for_landing
 
 from .conftest import landed_keys, make_posts
 

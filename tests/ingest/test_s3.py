@@ -7,8 +7,8 @@ import threading
 import pytest
 
 from emulator.kafka_sender import KafkaSender
-from pinterest_pipeline.ingest.landing import open_landing
-from pinterest_pipeline.ingest.sink import Sink, wait_for_landing
+from pinterest_pipeline.ingest.landing import open_landing, wait_for_landing
+from pinterest_pipeline.ingest.sink import Sink
 
 from .conftest import free_port, make_posts
 

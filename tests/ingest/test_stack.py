@@ -9,7 +9,7 @@ import pytest
 
 from emulator.rest_sender import RestSender
 from pinterest_pipeline.ingest import stack
-from pinterest_pipeline.ingest.sink import wait_for_landing
+from pinterest_pipeline.ingest.landing import wait_for_landing
 
 from .conftest import free_port, make_posts, wait_until
 
