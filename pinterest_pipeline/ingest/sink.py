@@ -296,6 +296,7 @@ class Sink:
             except Exception as exc:  # noqa: BLE001 (any store failure: disk, S3, network)
                 log.error("landing %s+%d@%d failed (retrying in 1s): %s",
                           tp[0], tp[1], w.file.start, exc)  # fmt: skip
+                self._watch_watermarks()  # the topic grows meanwhile
                 if self.stop_event.wait(1.0):
                     return False
                 continue

@@ -243,10 +243,34 @@ def start_sink(tmp_path, broker, prefix, landing):
             "--rotate-ms",
             str(rotate_ms),
         ]
-        p = Proc(argv, str(tmp_path / "sink.log")).start()
+        p = Proc(argv, str(tmp_path / f"sink{len(procs)}.log")).start()
         procs.append(p)
         return p
 
     yield start
     for p in procs:
         p.stop()
+
+
+@pytest.fixture
+def moto_s3(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(k, v)
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="landing")
+    yield "s3://landing/zone"
+    server.stop()
