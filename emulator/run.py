@@ -22,6 +22,13 @@ from .sources import SOURCE_SPECS, SourceError, make_source
 from .sources.synthetic import DEFAULT_REPLAY_RATE
 
 
+DELIVERED_MEANS = (
+    "delivered = acknowledged by the broker (acks=all). The local stack's broker keeps records "
+    "in memory only: if it is killed before the sink landed them they are gone, and "
+    "`pinterest-pipeline stack status` reports them as LOST lines."
+)
+
+
 def default_target(via: str) -> str | None:
     """Where ``rest``/``kafka`` go when no target is given: the local stack's ports."""
     if via == "rest":
@@ -127,6 +134,8 @@ def emulate(
         f"emulated {sent} posts ({sent * 3} records) via {via} in {elapsed:.1f} s: {per_s:.0f} posts/s; "
         f"delivered {result.delivered_posts}, failed {result.failed_posts}"
     )
+    if via in ("rest", "kafka"):
+        print(DELIVERED_MEANS)
     for line in result.failures:
         print(f"failed: {line}")
     return result

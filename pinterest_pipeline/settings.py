@@ -54,6 +54,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("PINTEREST_PROXY_MAX_BODY", "8388608", "REST proxy request body limit in bytes (413 above)"),
         Setting("PINTEREST_PROXY_MAX_CONNECTIONS", "1024",
                 "REST proxy: open connections at most (more are closed; requests past it answer 503)"),
+        Setting("PINTEREST_SEND_RETRY_S", "90",
+                "emulate --via rest|kafka: seconds a record is retried (rides out a broker restart)"),
         Setting("PINTEREST_SINK_GROUP", "pinterest-s3-sink", "consumer group of the sink"),
         Setting("PINTEREST_SINK_FLUSH_SIZE", "1000", "sink: records per landing file at most"),
         Setting("PINTEREST_SINK_ROTATE_MS", "5000", "sink: a file is closed this long after its first record"),

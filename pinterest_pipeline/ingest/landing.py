@@ -13,8 +13,8 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
 from pinterest_pipeline import contract, settings

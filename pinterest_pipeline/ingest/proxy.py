@@ -45,23 +45,17 @@ per-record error means the record may or may not be in Kafka (a timed-out
 delivery can still complete): clients retry, so REST delivery is at least
 once, and exact replays collapse when cleaned (contract section 4).
 
-Delivery reports are awaited without blocking the event loop: a poll thread
-serves the producer and resolves asyncio futures with ``call_soon_threadsafe``.
-Metadata lookups and the parsing of large bodies run in worker threads, and
-a long batch yields to other requests, so one 8 MB request does not stall
-the others.
-
-Healing: a supervisor thread restarts the poll thread if it dies and replaces
-the producer after a fatal error (e.g. ``UNKNOWN_PRODUCER_ID``) or after
-nothing but delivery timeouts for a whole delivery timeout (what librdkafka's
-idempotent producer does after the broker restarted empty); queued records
-fail retriably. When the broker drops, the supervisor probes it every 0.5 s;
-until it answers, produce requests get 50003 at once. ``GET /healthz`` tells
-the producer's real state: 200 ``{"status": "ok"}``, 200 ``"degraded"`` (the
-broker is unreachable: the proxy is fine, restarting it would not help) or 503
+Kafka is reached through :class:`~.gateway.KafkaGateway` (one supervised
+idempotent producer, see there). Metadata lookups and the parsing of large
+bodies run in worker threads, and a long batch yields to other requests, so
+one 8 MB request does not stall the others. While the broker is unreachable,
+produce requests get 50003 at once. ``GET /healthz`` tells the producer's real
+state: 200 ``{"status": "ok"}``, 200 ``"degraded"`` (the broker is
+unreachable: the proxy is fine, restarting it would not help) or 503
 ``"unhealthy"`` (the poll thread or supervisor is dead, or a fatal producer
 error was not healed within 10 s); ``stack status`` reports and ``stack up``
-restarts an unhealthy proxy.
+restarts an unhealthy proxy. ``--acked-file`` keeps the gateway's witness of
+what the broker acknowledged (``stack`` passes ``<stack dir>/proxy-acked.json``).
 
 Edges: a connection must send its request headers within ``HEADER_TIMEOUT_S``
 (10 s) of opening (or of its previous response) and its body within
@@ -81,265 +75,31 @@ import contextlib
 import json
 import logging
 import sys
-import threading
-import time
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.ingest.gateway import DELIVERY_TIMEOUT_MS, KafkaGateway
+from pinterest_pipeline.ingest.retry import retriable
 
 log = logging.getLogger("pinterest_pipeline.ingest.proxy")
 
 JSON_V2 = "application/vnd.kafka.json.v2+json"
 V2 = "application/vnd.kafka.v2+json"
-DELIVERY_TIMEOUT_MS = 8000  # < the REST sender's 10 s request timeout
 RECORD_FIELDS = {"value", "key", "partition"}
 MAX_DEPTH = 64  # arrays/objects nested deeper than this in a value or key: 422
 HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 30.0
-METADATA_TIMEOUT_S = 2.0
-PROBE_EVERY_S = 0.5
-FATAL_GRACE_S = 10.0
 PARSE_IN_THREAD = 64 * 1024  # bodies larger than this are parsed off the event loop
-PRODUCE_SLICE = 500  # records produced before yielding to other requests
 
 
 def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": message}, status_code=status, media_type=V2)
-
-
-class KafkaGateway:
-    """One shared idempotent producer, supervised, with awaitable delivery reports."""
-
-    def __init__(self, bootstrap: str, delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS):
-        self.bootstrap = bootstrap
-        self.delivery_timeout_ms = delivery_timeout_ms
-        self._lock = threading.Lock()
-        self._fatal_since: float | None = None
-        self._last_ok = time.monotonic()
-        self._probe = threading.Event()
-        self.broker_up = True
-        self.replacements = 0
-        self.last_error = ""
-        self.producer = self._new_producer()
-        self._stop = threading.Event()
-        self._poll_thread = self._start(self._poll_loop, "producer-poll")
-        self._supervisor = self._start(self._supervise, "producer-supervisor")
-        self.partitions: dict[str, int] = {}
-
-    @staticmethod
-    def _start(target, name: str) -> threading.Thread:
-        th = threading.Thread(target=target, name=name, daemon=True)
-        th.start()
-        return th
-
-    def _new_producer(self) -> Producer:
-        return Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "message.timeout.ms": self.delivery_timeout_ms,
-                "queue.buffering.max.messages": 1_000_000,
-                "error_cb": self._error_cb,
-                "log_level": 3,
-            }
-        )
-
-    def _mark_fatal(self, why: str) -> None:
-        if self._fatal_since is None:
-            self._fatal_since = time.monotonic()
-        self.last_error = why
-
-    def _error_cb(self, err: KafkaError) -> None:
-        if err.fatal():
-            log.error("fatal producer error, replacing the producer: %s", err)
-            self._mark_fatal(err.str())
-        else:
-            if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
-                self._probe.set()
-            log.warning("kafka: %s", err)
-
-    def _observe(self, err: KafkaError | None) -> None:
-        """Poll thread: a producer that only times out for a whole delivery timeout is
-        replaced. After the broker restarted empty, librdkafka's idempotent producer
-        keeps its old producer id and sequence numbers and never succeeds again (no
-        fatal error is raised); a fresh producer gets a new id. If the broker is
-        really down, replacing it every timeout period does no harm."""
-        now = time.monotonic()
-        if err is None:
-            self._last_ok = now
-            self.broker_up = True
-            return
-        self.last_error = err.str()
-        if err.fatal():
-            self._mark_fatal(err.str())
-        elif err.code() == KafkaError._MSG_TIMED_OUT:
-            self._probe.set()
-            if now - self._last_ok > self.delivery_timeout_ms / 1000.0:
-                log.warning(
-                    "only delivery timeouts for %.0fs: replacing the producer", now - self._last_ok
-                )
-                self._mark_fatal("only delivery timeouts")
-
-    def _poll_loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.producer.poll(0.05)
-            except Exception as exc:
-                log.exception("producer poll failed; replacing the producer")
-                self._mark_fatal(f"poll: {exc}")
-                self._stop.wait(0.05)
-
-    def _supervise(self) -> None:
-        """Restart a dead poll thread, replace a fatal producer, probe a dropped broker."""
-        while not self._stop.wait(PROBE_EVERY_S if not self.broker_up else 0.1):
-            try:
-                if not self._poll_thread.is_alive():
-                    log.error("producer poll thread died; restarting it")
-                    self._poll_thread = self._start(self._poll_loop, "producer-poll")
-                if self._fatal_since is not None:
-                    self._replace()
-                if self._probe.is_set() or not self.broker_up:
-                    self._probe.clear()
-                    self._check_broker()
-            except Exception:
-                log.exception("producer supervisor")
-
-    def _check_broker(self) -> None:
-        try:
-            self.producer.list_topics(timeout=1.0)
-        except KafkaException as exc:
-            if self.broker_up:
-                log.warning("broker %s unreachable: %s", self.bootstrap, exc)
-            self.broker_up = False
-            self.last_error = f"broker unreachable: {exc}"
-            return
-        if not self.broker_up:
-            log.info("broker %s reachable again", self.bootstrap)
-        self.broker_up = True
-
-    def _replace(self) -> None:
-        with self._lock:
-            old, self.producer = self.producer, self._new_producer()
-            self._fatal_since = None
-            self._last_ok = time.monotonic()
-            self.replacements += 1
-        log.warning("producer replaced (%d so far)", self.replacements)
-
-        def drain():
-            old.purge()  # queued records fail with _PURGE_QUEUE (retriable for the client)
-            old.flush(2)
-
-        threading.Thread(target=drain, daemon=True).start()
-
-    def health(self) -> tuple[bool, dict[str, Any]]:
-        """(healthy, details): unhealthy only if restarting the proxy would help."""
-        fatal = self._fatal_since
-        dead = [t.name for t in (self._poll_thread, self._supervisor) if not t.is_alive()]
-        stuck = fatal is not None and time.monotonic() - fatal > FATAL_GRACE_S
-        healthy = not dead and not stuck
-        if not healthy:
-            state = f"dead thread(s) {dead}" if dead else "fatal error not healed"
-        elif fatal is not None:
-            state = "replacing"
-        else:
-            state = "ok" if self.broker_up else "broker unreachable"
-        return healthy, {
-            "producer": state,
-            "broker_reachable": self.broker_up,
-            "replacements": self.replacements,
-            "last_error": self.last_error or None,
-            "last_delivery_s_ago": round(time.monotonic() - self._last_ok, 1),
-        }
-
-    def close(self) -> None:
-        self._stop.set()
-        self._poll_thread.join(5)
-        self._supervisor.join(5)
-        self.producer.flush(5)
-
-    def partition_count(self, topic: str) -> int | None:
-        """Partitions of ``topic``; None if it does not exist. Raises KafkaException if
-        the broker does not answer within ``METADATA_TIMEOUT_S`` (call it in a thread)."""
-        if topic not in self.partitions:
-            md = self.producer.list_topics(topic, timeout=METADATA_TIMEOUT_S)
-            t = md.topics.get(topic)
-            if t is None or t.error is not None or not t.partitions:
-                return None
-            self.partitions[topic] = len(t.partitions)
-        return self.partitions[topic]
-
-    async def produce(self, topic: str, records: list[tuple[bytes | None, bytes, int | None]]):
-        """[(partition, offset, KafkaError|None)] in record order."""
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        results: list[Any] = [None] * len(records)
-        remaining = [len(records)]
-
-        def resolve(i: int, err, partition: int, offset: int) -> None:
-            results[i] = (partition, offset, err)
-            remaining[0] -= 1
-            if remaining[0] == 0 and not fut.done():
-                fut.set_result(results)
-
-        def make_cb(i: int):
-            def cb(err, msg):
-                self._observe(err)
-                loop.call_soon_threadsafe(resolve, i, err, msg.partition(), msg.offset())
-
-            return cb
-
-        deadline = time.monotonic() + self.delivery_timeout_ms / 1000.0
-        for i, (key, value, partition) in enumerate(records):
-            if i and i % PRODUCE_SLICE == 0:
-                await asyncio.sleep(0)  # let other requests in
-            kwargs = {"key": key, "value": value, "on_delivery": make_cb(i)}
-            if partition is not None:
-                kwargs["partition"] = partition
-            while True:
-                try:
-                    self.producer.produce(topic, **kwargs)
-                    break
-                except BufferError:
-                    if time.monotonic() > deadline:
-                        resolve(
-                            i, KafkaError(KafkaError._QUEUE_FULL, "producer queue full"), -1, -1
-                        )
-                        break
-                    await asyncio.sleep(0.01)
-                except KafkaException as exc:
-                    if exc.args[0].fatal():
-                        self._mark_fatal(exc.args[0].str())
-                    resolve(i, exc.args[0], -1, -1)
-                    break
-        return await asyncio.wait_for(fut, self.delivery_timeout_ms / 1000.0 + 5)
-
-
-def _retriable(err: KafkaError) -> bool:
-    """Fatal errors count as retriable: the supervisor replaces the producer."""
-    return (
-        err.retriable()
-        or err.fatal()
-        or err.code()
-        in (
-            KafkaError._MSG_TIMED_OUT,
-            KafkaError._TIMED_OUT,
-            KafkaError._QUEUE_FULL,
-            KafkaError._PURGE_QUEUE,
-            KafkaError._PURGE_INFLIGHT,
-            KafkaError._TRANSPORT,
-            KafkaError._ALL_BROKERS_DOWN,
-            KafkaError.UNKNOWN_PRODUCER_ID,
-            KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
-        )
-    )
 
 
 class BadRecord(ValueError):
@@ -459,6 +219,7 @@ def create_app(
     max_body: int | None = None,
     delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
     body_timeout: float = BODY_TIMEOUT_S,
+    acked_file: str | None = None,
 ) -> FastAPI:
     prefix = prefix or settings.topic_prefix()
     max_body = max_body or int(settings.get("PINTEREST_PROXY_MAX_BODY"))
@@ -467,7 +228,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
-        state["kafka"] = KafkaGateway(bootstrap, delivery_timeout_ms)
+        state["kafka"] = KafkaGateway(bootstrap, delivery_timeout_ms, topics, acked_file)
         try:
             yield
         finally:
@@ -583,11 +344,11 @@ def create_app(
             return error(500, 50003, "Timed out waiting for Kafka to acknowledge the records")
         errors = [r[2] for r in results if r[2] is not None]
         if errors and len(errors) == len(results):
-            retriable = any(_retriable(e) for e in errors)
+            again = any(retriable(e) for e in errors)
             return error(
                 500,
-                50003 if retriable else 50002,
-                f"{'Retriable ' if retriable else ''}Kafka error: {errors[0].str()}",
+                50003 if again else 50002,
+                f"{'Retriable ' if again else ''}Kafka error: {errors[0].str()}",
             )
         offsets = [
             {"partition": p, "offset": o, "error_code": None, "error": None}
@@ -595,7 +356,7 @@ def create_app(
             else {
                 "partition": None,
                 "offset": None,
-                "error_code": 2 if _retriable(e) else 1,
+                "error_code": 2 if retriable(e) else 1,
                 "error": e.str(),
             }
             for p, o, e in results
@@ -619,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-body", type=int, default=None)
     parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S)
     parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT_S)
+    parser.add_argument(
+        "--acked-file", default=None, help="where to keep the acknowledged ends (the witness)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s proxy: %(message)s"
@@ -628,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         args.prefix,
         args.max_body,
         body_timeout=args.body_timeout,
+        acked_file=args.acked_file,
     )
     max_conn = int(settings.get("PINTEREST_PROXY_MAX_CONNECTIONS"))
     GuardedH11Protocol.max_connections = max_conn

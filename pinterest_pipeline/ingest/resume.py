@@ -16,8 +16,10 @@ outside ``topics/``, so readers never take it for data.
   and ``seen_end - frontier`` records are reported lost: the broker had
   acknowledged them and they never landed.
 
-Every loss is logged as ``LOST <topic>: <N> records ...`` and kept in the
-state's ``losses`` list; :func:`lost_per_topic` sums them for ``stack status``.
+Every loss the sink sees is logged as ``LOST <topic>: <N> records ...`` and
+kept in the state's ``losses`` list (every reset is kept, with the old topic id
+and base); :func:`lost_per_topic` sums them for ``stack status``, adding what
+the REST proxy saw the old topic acknowledge.
 """
 
 from __future__ import annotations
@@ -72,33 +74,53 @@ class ResumeState:
             e["seen_end"] = landed_end
             self.dirty = True
 
-    def record_loss(self, tp: TP, first: int, end: int, why: str) -> int:
-        """Log and keep a loss of landed offsets ``first..end-1``; returns the count."""
-        n = end - first
-        if n <= 0:
-            return 0
-        log.error("LOST %s: %d records (partition %d, landed offsets %d..%d): %s",
-                  tp[0], n, tp[1], first, end - 1, why)  # fmt: skip
+    def record_loss(self, tp: TP, first: int, end: int, why: str, **extra) -> int:
+        """Log (if any) and keep a loss of landed offsets ``first..end-1``; the count."""
+        n = max(0, end - first)
+        if n:
+            log.error("LOST %s: %d records (partition %d, landed offsets %d..%d): %s",
+                      tp[0], n, tp[1], first, end - 1, why)  # fmt: skip
         self.losses.append(
             {
                 "topic": tp[0],
                 "partition": tp[1],
                 "records": n,
                 "first": first,
-                "end": end,
+                "end": max(end, first),
                 "why": why,
                 "at": dt_mod.datetime.now(dt_mod.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                **extra,
             }
         )
         self.dirty = True
         return n
 
+    def record_reset(self, tp: TP, frontier: int) -> int:
+        """The topic was recreated empty: what it had reached beyond the frontier is
+        lost. Kept even when nothing is, with the old topic id and base, so that
+        :func:`lost_per_topic` can add what the proxy saw acknowledged."""
+        st = self.entry(tp) or {}
+        return self.record_loss(
+            tp, frontier, max(int(st.get("seen_end", 0)), frontier),
+            "the broker restarted empty before they landed",
+            topic_id=st.get("topic_id", ""), base=int(st.get("base", 0)),
+        )  # fmt: skip
 
-def lost_per_topic(store: LandingStore) -> dict[str, int]:
-    """Records reported lost per topic (from the sink's state), for ``stack status``."""
+
+def lost_per_topic(store: LandingStore, acked: dict | None = None) -> dict[str, int]:
+    """Records lost per topic, for ``stack status``: the sink's losses, each reset
+    widened to what the proxy saw the old topic acknowledge (``acked``: topic id ->
+    {"topic+partition": end offset}, the proxy's witness), which includes records
+    acknowledged in the broker's last moments that the sink never saw."""
     out: dict[str, int] = {}
     for loss in ResumeState(store).load().losses:
-        out[loss["topic"]] = out.get(loss["topic"], 0) + loss["records"]
+        end = loss["end"]
+        witness = (acked or {}).get(loss.get("topic_id") or "", {})
+        seen = witness.get(f"{loss['topic']}+{loss['partition']}")
+        if seen is not None:
+            end = max(end, seen + loss.get("base", 0))
+        if end > loss["first"]:
+            out[loss["topic"]] = out.get(loss["topic"], 0) + end - loss["first"]
     return out
 
 
@@ -140,8 +162,7 @@ def resume_position(
         return Resume(pos, base, False)
     start = committed if 0 <= committed <= end else max(low, 0)
     if st is not None:
-        old_end = max(int(st.get("seen_end", 0)), frontier)
-        state.record_loss(tp, frontier, old_end, "the broker restarted empty before they landed")
+        state.record_reset(tp, frontier)
     if st is not None or frontier > 0:
         log.warning(
             "%s: topic id %s is new (was %s): broker reset or new Kafka; records from "

@@ -89,6 +89,7 @@ log = logging.getLogger("pinterest_pipeline.ingest.sink")
 VERIFY_EVERY_S = 2.0
 WATERMARKS_EVERY_S = 0.5
 PROGRESS_EVERY_S = 5.0
+FETCH_WAIT_MS = 50  # fetch what the broker acknowledged at once: it is lost if the broker dies
 EXIT_LEASE = 4
 EXIT_FRONTIER = 5
 
@@ -266,11 +267,8 @@ class Sink:
                 if topic in changed or tp not in self.next:
                     if tp in self.next:
                         frontier = self.writers[tp].next
-                        seen = (self.state.entry(tp) or {}).get("seen_end", 0)
-                        self.state.record_loss(
-                            tp, frontier, max(seen, frontier),
-                            "the broker restarted empty before they landed",
-                        )  # fmt: skip
+                        self.state.note_end(tp, self.next[tp] + self.base[tp])
+                        self.state.record_reset(tp, frontier)
                     else:
                         frontier = landing_ends(self.store, topic).get(p, (0, None))[0]
                     lo = self._low(tp)
@@ -361,6 +359,7 @@ class Sink:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
                 "error_cb": self._error_cb,
                 "log_level": 3,
             }

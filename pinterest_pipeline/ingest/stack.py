@@ -49,6 +49,7 @@ from pinterest_pipeline.ingest.topics import ensure_topics
 
 PARTS = ("broker", "proxy", "sink")
 HEALTH_TIMEOUT_S = 60.0
+ACKED_FILE = "proxy-acked.json"
 _MARKERS = {
     "broker": (b"tansu", b"pinterest_pipeline.ingest.broker"),
     "proxy": (b"pinterest_pipeline.ingest.proxy",),
@@ -266,6 +267,8 @@ def up(echo=print) -> StackConfig:
                 cfg.bootstrap,
                 "--prefix",
                 cfg.prefix,
+                "--acked-file",
+                cfg.path(ACKED_FILE),
             ],
         )
         _wait(cfg, "proxy", pid, lambda: _proxy_healthy(cfg))
@@ -292,6 +295,15 @@ def up(echo=print) -> StackConfig:
         _wait(cfg, "sink", pid, lambda: _sink_ready(cfg, offset))
     status(echo, cfg)
     return cfg
+
+
+def _proxy_acked(cfg: StackConfig) -> dict:
+    """The proxy's witness of what the broker acknowledged (see ``gateway.py``)."""
+    try:
+        with open(cfg.path(ACKED_FILE)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
 
 
 def _describe(cfg: StackConfig, part: str) -> str:
@@ -324,7 +336,7 @@ def status(echo=print, cfg: StackConfig | None = None) -> dict[str, int | None]:
     echo(f"topics {', '.join(contract.topic_names(cfg.prefix).values())}")
     echo(f"logs   {cfg.stack_dir}/<part>.log")
     try:
-        lost = lost_per_topic(open_landing(cfg.landing_uri))
+        lost = lost_per_topic(open_landing(cfg.landing_uri), _proxy_acked(cfg))
     except Exception as exc:  # noqa: BLE001 (status must still print the parts)
         echo(f"losses unknown: cannot read the sink's state in {cfg.landing_uri}: {exc}")
         lost = {}

@@ -274,3 +274,22 @@ def moto_s3(monkeypatch):
     boto3.client("s3").create_bucket(Bucket="landing")
     yield "s3://landing/zone"
     server.stop()
+
+
+@pytest.fixture
+def stack_env(tmp_path, monkeypatch, prefix):
+    env = {
+        "PINTEREST_STACK_DIR": str(tmp_path / "stack"),
+        "PINTEREST_LANDING_URI": str(tmp_path / "landing"),
+        "PINTEREST_TOPIC_PREFIX": prefix,
+        "PINTEREST_BROKER_PORT": str(free_port()),
+        "PINTEREST_PROXY_PORT": str(free_port()),
+        "PINTEREST_SINK_ROTATE_MS": "300",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    yield env
+    from pinterest_pipeline.ingest import stack
+
+    stack.main(["down"])

@@ -108,6 +108,9 @@ def test_losses_from_an_empty_restart_are_reported(tmp_path, monkeypatch, capsys
     assert (r.offset, r.base, r.new_base) == (0, 1_000, True)
     state.save()
     assert lost_per_topic(store) == {"p.pin": 700}
+    # the proxy saw the old topic acknowledge up to 1,800 (the sink saw 1,700)
+    assert lost_per_topic(store, {"old-id": {"p.pin+0": 1_800}}) == {"p.pin": 800}
+    assert lost_per_topic(store, {"new-id": {"p.pin+0": 5_000}}) == {"p.pin": 700}
     # the same topic id: nothing lost, the frontier is checked against the end
     state.set_base(tp, "new-id", 1_000, 1_000)
     r = resume_position(state, tp, "new-id", 1_200, "k", -1, 0, 200)

@@ -11,26 +11,9 @@ from emulator.rest_sender import RestSender
 from pinterest_pipeline.ingest import stack
 from pinterest_pipeline.ingest.landing import wait_for_landing
 
-from .conftest import free_port, make_posts, wait_until
+from .conftest import make_posts, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stack_env(tmp_path, monkeypatch, prefix):
-    env = {
-        "PINTEREST_STACK_DIR": str(tmp_path / "stack"),
-        "PINTEREST_LANDING_URI": str(tmp_path / "landing"),
-        "PINTEREST_TOPIC_PREFIX": prefix,
-        "PINTEREST_BROKER_PORT": str(free_port()),
-        "PINTEREST_PROXY_PORT": str(free_port()),
-        "PINTEREST_SINK_ROTATE_MS": "300",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    yield env
-    stack.main(["down"])
 
 
 def _pids(capsys) -> dict[str, int | None]:
