@@ -72,7 +72,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 from typing import Any
@@ -85,14 +84,13 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.ingest.gateway import DELIVERY_TIMEOUT_MS, KafkaGateway
+from pinterest_pipeline.ingest.records import BadBody, parse_records
 from pinterest_pipeline.ingest.retry import retriable
 
 log = logging.getLogger("pinterest_pipeline.ingest.proxy")
 
 JSON_V2 = "application/vnd.kafka.json.v2+json"
 V2 = "application/vnd.kafka.v2+json"
-RECORD_FIELDS = {"value", "key", "partition"}
-MAX_DEPTH = 64  # arrays/objects nested deeper than this in a value or key: 422
 HEADER_TIMEOUT_S = 10.0
 BODY_TIMEOUT_S = 30.0
 PARSE_IN_THREAD = 64 * 1024  # bodies larger than this are parsed off the event loop
@@ -100,74 +98,6 @@ PARSE_IN_THREAD = 64 * 1024  # bodies larger than this are parsed off the event 
 
 def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": message}, status_code=status, media_type=V2)
-
-
-class BadRecord(ValueError):
-    """A client mistake in the records: 422."""
-
-
-def _no_constant(name: str):
-    raise BadRecord(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
-
-
-def _check_depth(doc: Any, where: str) -> None:
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadRecord(f"{where}: nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-
-
-def _encode(doc: Any, where: str) -> bytes:
-    _check_depth(doc, where)
-    try:
-        return contract.encode_value(doc)
-    except UnicodeEncodeError as exc:
-        raise BadRecord(f"{where}: not valid Unicode (a lone surrogate?): {exc.reason}") from None
-
-
-def _parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]] | JSONResponse:
-    try:
-        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except BadRecord as exc:
-        return error(422, 422, str(exc))
-    except RecursionError:
-        return error(422, 422, f"The body is nested deeper than {MAX_DEPTH} levels")
-    except (UnicodeDecodeError, ValueError) as exc:
-        return error(400, 400, f"Invalid JSON: {exc}")
-    if not isinstance(doc, dict):
-        return error(422, 422, "The request body must be a JSON object with a 'records' list")
-    records = doc.get("records")
-    if not isinstance(records, list) or not records:
-        return error(422, 422, "'records' must be a non-empty list")
-    out = []
-    try:
-        for i, rec in enumerate(records):
-            if not isinstance(rec, dict) or "value" not in rec:
-                raise BadRecord(f"records[{i}] must be an object with a 'value'")
-            extra = set(rec) - RECORD_FIELDS
-            if extra:
-                raise BadRecord(f"records[{i}]: unrecognized field(s) {sorted(extra)}")
-            partition = rec.get("partition")
-            if partition is not None and (
-                not isinstance(partition, int) or isinstance(partition, bool)
-            ):
-                raise BadRecord(f"records[{i}]: 'partition' must be an integer")
-            key = rec.get("key")
-            out.append(
-                (
-                    None if key is None else _encode(key, f"records[{i}].key"),
-                    _encode(rec["value"], f"records[{i}].value"),
-                    partition,
-                )
-            )
-    except BadRecord as exc:
-        return error(422, 422, str(exc))
-    return out
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -318,12 +248,13 @@ def create_app(
         except TimeoutError:
             return error(408, 408, f"Request body not received within {body_timeout:g}s")
         body = b"".join(chunks)
-        if size > PARSE_IN_THREAD:
-            parsed = await asyncio.get_running_loop().run_in_executor(None, _parse_records, body)
-        else:
-            parsed = _parse_records(body)
-        if isinstance(parsed, JSONResponse):
-            return parsed
+        try:
+            if size > PARSE_IN_THREAD:
+                parsed = await asyncio.get_running_loop().run_in_executor(None, parse_records, body)
+            else:
+                parsed = parse_records(body)
+        except BadBody as exc:
+            return error(exc.status, exc.status, str(exc))
         kafka: KafkaGateway = state["kafka"]
         if not kafka.broker_up:
             return error(

@@ -13,7 +13,8 @@ import pytest
 from confluent_kafka import KafkaError
 
 from pinterest_pipeline import contract
-from pinterest_pipeline.ingest.proxy import MAX_DEPTH, KafkaGateway
+from pinterest_pipeline.ingest.gateway import KafkaGateway
+from pinterest_pipeline.ingest.records import MAX_DEPTH
 
 from .conftest import wait_until
 
