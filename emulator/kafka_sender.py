@@ -156,4 +156,5 @@ class KafkaSender:
                 f"post {key}: undelivered at close"
                 + (f" ({'; '.join(reasons)})" if reasons else "")
             )
+        self.producer = None  # its error callback refers to us: let it go (and disconnect) now
         return self.result

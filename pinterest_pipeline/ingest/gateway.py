@@ -204,6 +204,9 @@ class KafkaGateway:
             if self.broker_up:
                 log.warning("broker %s unreachable: %s", self.bootstrap, exc)
             self.broker_up = False
+            # it may come back empty, with new topics: acks count for no topic id
+            # until the ids are read again (at once when it answers)
+            self.topic_ids, self._ids_at = {}, 0.0
             self.last_error = f"broker unreachable: {exc}"
             return
         if not self.broker_up:
@@ -249,6 +252,7 @@ class KafkaGateway:
         self._poll_thread.join(5)
         self._supervisor.join(5)
         self.producer.flush(5)
+        self.producer = None  # its error callback refers to us: let it go (and disconnect) now
         if self.acked_file and self._acked_dirty:
             self._save_acked()
 

@@ -23,42 +23,25 @@ Exactly once
 * A file is written with :meth:`LandingStore.put_once`: atomically (local:
   temp file + fsync + ``link``; S3: one PutObject with ``If-None-Match: *``),
   never replacing different content. A half-written file never exists.
-* **The landing store is the source of truth for progress.** On start the sink
-  lists ``topics/<topic>/`` and, per partition, takes the file with the highest
-  start offset; start + its line count is the *frontier* (next landed offset).
-  Consumption resumes exactly there, so the next file starts where the last
-  durable one ended. Because there is no replay, file boundaries need not be
-  deterministic (rotation may depend on wall clock) and a crash between a
-  ``put_once`` and the offset commit neither duplicates nor conflicts.
-* Offsets are still committed to Kafka (group ``PINTEREST_SINK_GROUP``,
-  ``enable.auto.commit=false``), synchronously, and only after the file that
-  ends at offset N is durable (commit N+1): consumer lag is visible with the
-  usual tools, and a fresh landing store (no state, no files) resumes from the
-  committed offset. A file never has an offset gap inside, so frontier =
-  start + lines is exact.
-
-Broker reset (memory broker restarted: offsets back at 0)
----------------------------------------------------------
-Landed file names use a *landed offset* = Kafka offset + ``base`` (kept per
-topic-partition with its Kafka topic id in ``_sink/state.json``, see
-:mod:`.resume`); ``base`` is 0 until the first reset, so normally names are
-exactly the Kafka offsets as in the Confluent connector. The sink checks topic
-ids at start, every 2 s, and right after a broker connection error. When an id
-changed, it first lands what it had fetched (its buffers and the consumer's
-queue), then continues the landed offsets after the frontier, and reports the
-records the old topic had reached (watermarks, sampled every 0.5 s) that never
-landed: ``LOST <topic>: <N> records ...`` in its log, in the state and in
-``stack status``. As a last line of defence, a landing conflict lands the file
-after the frontier instead (never overwritten, never dropped).
-
-Checks: the resume point must not lie beyond the topic's end (a stray file
-with a huge offset would otherwise make the sink skip every later record): the
-sink stops with an error naming the file (exit code 5). A record skipped as
-already landed is counted in the progress log line, never dropped silently.
-
-One sink per landing: the sink holds the landing's lease while it runs; a
-second sink exits with code 4 naming the holder (:mod:`.lease`). On MSK
-Connect the connector's tasks play this role.
+* **The landing store is the source of truth for progress.** On start the
+  sink resumes each partition at its *frontier* (start + line count of the
+  file with the highest start offset), so the next file starts where the last
+  durable one ended; a crash between a ``put_once`` and the offset commit
+  neither duplicates nor conflicts. Offsets are still committed to Kafka
+  (group ``PINTEREST_SINK_GROUP``), synchronously, only after the file ending
+  at offset N is durable (commit N+1), for lag tools and a fresh landing.
+* Broker reset (the memory broker restarted empty, detected by the topic id
+  at start, every 2 s and after a connection error): the sink first lands
+  what it had fetched, then continues the landed offsets after the frontier
+  and reports what never landed (:mod:`.resume`: ``LOST <topic>: <N>
+  records ...``). A landing conflict lands the file after the frontier
+  instead (never overwritten, never dropped).
+* Checks: a frontier beyond the topic's end (a stray file) stops the sink
+  with an error naming the file (exit code 5); a record skipped as already
+  landed is counted in the progress log line, never dropped silently.
+* One sink per landing: the sink holds the landing's lease while it runs; a
+  second sink exits with code 4 naming the holder (:mod:`.lease`). On MSK
+  Connect the connector's tasks play this role.
 
 Run: ``python -m pinterest_pipeline.ingest.sink [--bootstrap ...] [--landing ...]``;
 SIGTERM/SIGINT flush the open files, commit, and exit 0.
@@ -374,6 +357,7 @@ class Sink:
             return EXIT_LEASE
         finally:
             self._consumer.close()
+            self._admin = self._marks = None  # disconnect now, not when collected
             lease.release()
 
     def _loop(self, lease) -> int:
