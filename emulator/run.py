@@ -21,7 +21,6 @@ from .senders import VIAS, make_sender
 from .sources import SOURCE_SPECS, SourceError, make_source
 from .sources.synthetic import DEFAULT_REPLAY_RATE
 
-
 DELIVERED_MEANS = (
     "delivered = acknowledged by the broker (acks=all). The local stack's broker keeps records "
     "in memory only: if it is killed before the sink landed them they are gone, and "
