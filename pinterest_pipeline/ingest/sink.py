@@ -236,7 +236,9 @@ class Sink:
         except KafkaException:
             return False
         log.warning(
-            "topic id changed for %s: broker reset; landing what was fetched first", changed
+            "topic id changed for %s: broker reset; landing what was fetched first "
+            "(`stack status` adds what the proxy saw acknowledged)",
+            changed,
         )
         self._drain()
         for tp in list(self.writers):
