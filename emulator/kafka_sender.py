@@ -12,7 +12,8 @@ Riding out a broker restart: a record whose delivery failed retriably (a
 timeout, the broker away, a fatal producer error) is produced again until
 ``retry_for`` seconds passed since its first failure
 (``PINTEREST_SEND_RETRY_S``, default 90). The producer is replaced after a
-fatal error or after nothing but timeouts for a whole delivery timeout (after
+fatal error, when the broker no longer knows it (unknown producer id, fenced,
+stale epoch) or after nothing but timeouts for a whole delivery timeout (after
 the broker restarted empty, librdkafka's idempotent producer keeps a producer
 id the broker forgot and never succeeds again). A record produced again may
 already be in Kafka (its acknowledgement was lost), so a retried record can
@@ -31,7 +32,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 
 from emulator.model import Post, SendResult
 from pinterest_pipeline import contract
-from pinterest_pipeline.ingest.retry import retriable, retry_for_s
+from pinterest_pipeline.ingest.retry import needs_new_producer, retriable, retry_for_s
 
 
 class KafkaSender:
@@ -70,7 +71,7 @@ class KafkaSender:
         )
 
     def _error_cb(self, err: KafkaError) -> None:
-        if err.fatal():
+        if needs_new_producer(err):
             self._replace = True
 
     def _callback(self, seq: int, kind: str, value: bytes, key: bytes):
@@ -83,7 +84,7 @@ class KafkaSender:
                 self._last_ok = now
                 self.result.records += 1
             elif retriable(err) and now - self._first_failure.setdefault(seq, now) < self.retry_for:
-                if err.fatal() or (
+                if needs_new_producer(err) or (
                     err.code() == KafkaError._MSG_TIMED_OUT
                     and now - self._last_ok > self.delivery_timeout_ms / 1000.0
                 ):
@@ -113,7 +114,7 @@ class KafkaSender:
             except BufferError:  # local queue full: serve callbacks, then retry
                 self.producer.poll(0.05)
             except KafkaException as exc:
-                if exc.args[0].fatal():
+                if needs_new_producer(exc.args[0]):
                     self._replace = True
                 cb(exc.args[0], None)
                 return

@@ -33,6 +33,7 @@ from typing import Any
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pinterest_pipeline.ingest import topics as topics_mod
+from pinterest_pipeline.ingest.retry import needs_new_producer
 
 log = logging.getLogger("pinterest_pipeline.ingest.proxy")
 
@@ -156,7 +157,7 @@ class KafkaGateway:
 
     def _observe_error(self, err: KafkaError, now: float) -> None:
         self.last_error = err.str()
-        if err.fatal():
+        if needs_new_producer(err):
             self._mark_fatal(err.str())
         elif err.code() == KafkaError._MSG_TIMED_OUT:
             self._probe.set()
@@ -308,7 +309,7 @@ class KafkaGateway:
                         break
                     await asyncio.sleep(0.01)
                 except KafkaException as exc:
-                    if exc.args[0].fatal():
+                    if needs_new_producer(exc.args[0]):
                         self._mark_fatal(exc.args[0].str())
                     resolve(i, exc.args[0], -1, -1)
                     break

@@ -6,7 +6,18 @@ from confluent_kafka import KafkaError
 
 from pinterest_pipeline import settings
 
-_RETRIABLE_CODES = frozenset(
+#: The broker no longer knows the producer (it restarted empty and handed its id
+#: out again): such a producer never succeeds again and must be replaced.
+STALE_PRODUCER = frozenset(
+    {
+        KafkaError.UNKNOWN_PRODUCER_ID,
+        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.PRODUCER_FENCED,
+    }
+)
+
+_RETRIABLE_CODES = STALE_PRODUCER | frozenset(
     {
         KafkaError._MSG_TIMED_OUT,
         KafkaError._TIMED_OUT,
@@ -15,8 +26,6 @@ _RETRIABLE_CODES = frozenset(
         KafkaError._PURGE_INFLIGHT,
         KafkaError._TRANSPORT,
         KafkaError._ALL_BROKERS_DOWN,
-        KafkaError.UNKNOWN_PRODUCER_ID,
-        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
     }
 )
 
@@ -25,6 +34,11 @@ def retriable(err: KafkaError) -> bool:
     """A timeout, a broker away, a purged queue, or a fatal producer error (the
     producer is then replaced): the record may go through on another try."""
     return err.retriable() or err.fatal() or err.code() in _RETRIABLE_CODES
+
+
+def needs_new_producer(err: KafkaError) -> bool:
+    """A fatal error or a producer the broker forgot: replace the producer."""
+    return err.fatal() or err.code() in STALE_PRODUCER
 
 
 def retry_for_s() -> float:
