@@ -391,7 +391,7 @@ def _stop(cfg: StackConfig, part: str, timeout: float) -> None:
 def down(echo=print) -> None:
     """Stop the sink (SIGTERM: flush + commit), then the proxy, then the broker."""
     cfg = _saved_config()
-    for part, timeout in (("sink", 60.0), ("proxy", 15.0), ("broker", 10.0), ("store", 15.0)):
+    for part, timeout in (("sink", 60.0), ("proxy", 15.0), ("broker", 10.0), ("store", 5.0)):
         if part == "store" and not cfg.store_port:
             continue
         if part == "broker" and cfg.external:
