@@ -3,10 +3,12 @@
 One request per topic per batch of ``batch_posts`` posts, over one keep-alive
 ``httpx.Client``. A request that fails with a connection error, a timeout, a
 5xx or 429 is retried, only for the records not yet accepted, with bounded
-exponential backoff (0.2 s doubling, at most 5 s, ``max_retries`` retries). A
-4xx other than 429 is final. A post is delivered only when all three of its
-records were accepted; any other post is counted failed with a reason in
-:attr:`SendResult.failures` — nothing is dropped silently. A timed-out request
+exponential backoff (0.2 s doubling, at most 5 s) for ``retry_for`` seconds
+after the first failure (``PINTEREST_SEND_RETRY_S``, default 90: long enough
+to ride out a broker or proxy restart). A 4xx other than 429 is final. A post
+is delivered only when all three of its records were accepted; any other post
+is counted failed with a reason in :attr:`SendResult.failures` — nothing is
+dropped silently. A timed-out request
 may still have reached Kafka, so this path is at least once (exact replays
 collapse when cleaned). Prints nothing.
 """
@@ -21,6 +23,7 @@ import httpx
 
 from emulator.model import Post, SendResult
 from pinterest_pipeline import contract
+from pinterest_pipeline.ingest.retry import retry_for_s
 
 CONTENT_TYPE = "application/vnd.kafka.json.v2+json"
 ACCEPT = "application/vnd.kafka.v2+json, application/json"
@@ -34,14 +37,14 @@ class RestSender:
         url: str,
         topic_prefix: str,
         batch_posts: int = 100,
-        max_retries: int = 8,
+        retry_for: float | None = None,
         timeout: float = 10.0,
         auth: httpx.Auth | None = None,
     ):
         self.url = url.rstrip("/")
         self.topics = contract.topic_names(topic_prefix)
         self.batch_posts = max(1, batch_posts)
-        self.max_retries = max_retries
+        self.retry_for = retry_for_s() if retry_for is None else retry_for
         self.client = httpx.Client(
             base_url=self.url,
             timeout=timeout,
@@ -84,7 +87,7 @@ class RestSender:
         """Post ``values`` to ``topic`` until accepted; {index: reason} of those that failed."""
         pending = list(range(len(values)))
         failed: dict[int, str] = {}
-        attempt = 0
+        attempt, first_failure = 0, None
         while pending:
             body = json.dumps(
                 {"records": [{"value": values[i]} for i in pending]},
@@ -124,9 +127,12 @@ class RestSender:
                             failed[i] = detail
             if retry:
                 attempt += 1
-                if attempt > self.max_retries:
+                first_failure = first_failure or time.monotonic()
+                if time.monotonic() - first_failure > self.retry_for:
                     for i in retry:
-                        failed[i] = f"gave up after {self.max_retries} retries: {reason}"
+                        failed[i] = (
+                            f"gave up after {attempt} tries in {self.retry_for:g}s: {reason}"
+                        )
                     retry = []
                 else:
                     time.sleep(min(BACKOFF_START_S * 2 ** (attempt - 1), BACKOFF_MAX_S))

@@ -21,13 +21,23 @@ from .senders import VIAS, make_sender
 from .sources import SOURCE_SPECS, SourceError, make_source
 from .sources.synthetic import DEFAULT_REPLAY_RATE
 
+DELIVERED_MEANS = (
+    "delivered = acknowledged by the broker (acks=all). The local stack's broker keeps records "
+    "in memory by default: if it is killed before the sink landed them they are gone, and "
+    "`pinterest-pipeline stack status` reports them as LOST lines "
+    "(PINTEREST_BROKER_STORAGE=s3 keeps them on disk instead)."
+)
+
 
 def default_target(via: str) -> str | None:
     """Where ``rest``/``kafka`` go when no target is given: the local stack's ports."""
     if via == "rest":
         return f"http://127.0.0.1:{settings.get('PINTEREST_PROXY_PORT')}"
     if via == "kafka":
-        return settings.get("KAFKA_BOOTSTRAP_SERVERS") or f"127.0.0.1:{settings.get('PINTEREST_BROKER_PORT')}"
+        return (
+            settings.get("KAFKA_BOOTSTRAP_SERVERS")
+            or f"127.0.0.1:{settings.get('PINTEREST_BROKER_PORT')}"
+        )
     return None
 
 
@@ -85,7 +95,9 @@ def emulate(
 
     from tqdm import tqdm
 
-    bar = tqdm(total=posts, unit="post", file=out, disable=not progress, mininterval=0.5, leave=False)
+    bar = tqdm(
+        total=posts, unit="post", file=out, disable=not progress, mininterval=0.5, leave=False
+    )
     sent = 0
     batch: list[Post] = []
     start = time.monotonic()
@@ -127,43 +139,91 @@ def emulate(
         f"emulated {sent} posts ({sent * 3} records) via {via} in {elapsed:.1f} s: {per_s:.0f} posts/s; "
         f"delivered {result.delivered_posts}, failed {result.failed_posts}"
     )
+    if via in ("rest", "kafka"):
+        print(DELIVERED_MEANS)
     for line in result.failures:
         print(f"failed: {line}")
     return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", default="synthetic", metavar="SPEC",
-                        help=f"{SOURCE_SPECS} (default synthetic: seeded, calibrated on the real sample)")
-    parser.add_argument("--posts", type=int, default=5000, metavar="N", help="posts to send (default 5000)")
-    parser.add_argument("--seed", type=int, default=42, help="seed of the synthetic/sql source (default 42)")
-    parser.add_argument("--rate", type=float, default=0.0, metavar="POSTS_PER_S",
-                        help="posts per second, 0 = as fast as possible (default)")
-    parser.add_argument("--via", nargs="+", default=["landing"], metavar=("VIA", "TARGET"),
-                        help="landing [URI] (default: PINTEREST_LANDING_URI), rest [URL] "
-                        "(default http://127.0.0.1:$PINTEREST_PROXY_PORT) or kafka [BOOTSTRAP] "
-                        "(default KAFKA_BOOTSTRAP_SERVERS, else the local broker)")
-    parser.add_argument("--target", default=None,
-                        help="the TARGET of --via, as an option (URL for rest, bootstrap for kafka)")
+    parser.add_argument(
+        "--source",
+        default="synthetic",
+        metavar="SPEC",
+        help=f"{SOURCE_SPECS} (default synthetic: seeded, calibrated on the real sample)",
+    )
+    parser.add_argument(
+        "--posts", type=int, default=5000, metavar="N", help="posts to send (default 5000)"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=42, help="seed of the synthetic/sql source (default 42)"
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        metavar="POSTS_PER_S",
+        help="posts per second, 0 = as fast as possible (default)",
+    )
+    parser.add_argument(
+        "--via",
+        nargs="+",
+        default=["landing"],
+        metavar=("VIA", "TARGET"),
+        help="landing [URI] (default: PINTEREST_LANDING_URI), rest [URL] "
+        "(default http://127.0.0.1:$PINTEREST_PROXY_PORT) or kafka [BOOTSTRAP] "
+        "(default KAFKA_BOOTSTRAP_SERVERS, else the local broker)",
+    )
+    parser.add_argument(
+        "--target",
+        default=None,
+        help="the TARGET of --via, as an option (URL for rest, bootstrap for kafka)",
+    )
     parser.add_argument("--topic-prefix", default=None, help="default PINTEREST_TOPIC_PREFIX")
-    parser.add_argument("--batch-size", type=int, default=100, metavar="N",
-                        help="posts handed to the sender at once (default 100)")
-    parser.add_argument("--replay-rate", type=float, default=None, metavar="P",
-                        help=f"synthetic: share of exact replays of a recent post (default {DEFAULT_REPLAY_RATE})")
-    parser.add_argument("--auth", default="none", metavar="{none,sigv4}",
-                        help="rest: sigv4 signs requests for an AWS_IAM API Gateway stage with the "
-                        "usual AWS credentials (default none)")
-    parser.add_argument("--region", default=None,
-                        help="rest, sigv4: the API's region (default: from an execute-api URL, else AWS_REGION)")
-    parser.add_argument("--api-key", default=None, metavar="KEY",
-                        help="rest: send x-api-key KEY (an API_KEY stage's usage plan key)")
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=100,
+        metavar="N",
+        help="posts handed to the sender at once (default 100)",
+    )
+    parser.add_argument(
+        "--replay-rate",
+        type=float,
+        default=None,
+        metavar="P",
+        help=f"synthetic: share of exact replays of a recent post (default {DEFAULT_REPLAY_RATE})",
+    )
+    parser.add_argument(
+        "--auth",
+        default="none",
+        metavar="{none,sigv4}",
+        help="rest: sigv4 signs requests for an AWS_IAM API Gateway stage with the "
+        "usual AWS credentials (default none)",
+    )
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="rest, sigv4: the API's region (default: from an execute-api URL, else AWS_REGION)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        metavar="KEY",
+        help="rest: send x-api-key KEY (an API_KEY stage's usage plan key)",
+    )
+    parser.add_argument(
+        "--no-progress", dest="progress", action="store_false", help="no progress bar"
+    )
 
 
 def _via_and_target(args: argparse.Namespace) -> tuple[str, str | None]:
     via_args = args.via if isinstance(args.via, list) else [args.via]
     if not via_args or len(via_args) > 2:
-        raise ValueError("--via takes VIA and at most one TARGET, e.g. --via rest http://127.0.0.1:8082")
+        raise ValueError(
+            "--via takes VIA and at most one TARGET, e.g. --via rest http://127.0.0.1:8082"
+        )
     via = via_args[0]
     if via not in VIAS:
         raise ValueError(f"unknown --via {via!r}: expected one of {', '.join(VIAS)}")

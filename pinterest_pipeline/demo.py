@@ -22,7 +22,7 @@ def _stream_through_stack(posts: int, seed: int, fallback: bool) -> int | None:
     """Emulate via REST through the stack. None means: fall back to the landing."""
     from emulator.run import emulate
     from pinterest_pipeline.ingest import stack
-    from pinterest_pipeline.ingest.sink import landed_counts, wait_for_landing
+    from pinterest_pipeline.ingest.landing import landed_counts, wait_for_landing
 
     cfg = stack.StackConfig.from_settings()
     found_running = [p for p in stack.PARTS if stack.running_pid(cfg, p) is not None]

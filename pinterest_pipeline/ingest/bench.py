@@ -7,7 +7,11 @@ folder, then prints:
 * broker raw produce rate (idempotent producer, ~300-byte values, msg/s),
 * posts/s direct to Kafka (``KafkaSender``: 3 records per post),
 * posts/s through the REST proxy (one ``RestSender``, 500 posts per request),
-* sink records/s (landing everything already in the topics into a folder).
+* sink records/s (landing everything already in the topics into a folder),
+* the broker's resident memory (RSS) at the start and after all of it: the
+  in-memory broker keeps every record (Tansu 0.6's memory engine does not
+  implement DeleteRecords, so landed records cannot be freed), so it grows
+  with the stream.
 
 Nothing is left running afterwards. :func:`run` returns the numbers as a dict.
 """
@@ -30,7 +34,8 @@ from emulator.model import Post
 from emulator.rest_sender import RestSender
 from emulator.sources import make_source
 from pinterest_pipeline.ingest import broker as broker_mod
-from pinterest_pipeline.ingest.sink import Sink, landed_counts
+from pinterest_pipeline.ingest.landing import landed_counts
+from pinterest_pipeline.ingest.sink import Sink
 from pinterest_pipeline.ingest.topics import ensure_topics
 
 
@@ -66,6 +71,13 @@ def _raw_rate(bootstrap: str, topic: str, n: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as fh:
+        kb = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
+    return kb / 1024
+
+
 def run(posts: int = 20_000, echo=print) -> dict[str, float]:
     port, proxy_port = _free_port(), _free_port()
     bootstrap = f"127.0.0.1:{port}"
@@ -76,6 +88,7 @@ def run(posts: int = 20_000, echo=print) -> dict[str, float]:
     try:
         ensure_topics(bootstrap, "bench")
         ensure_topics(bootstrap, "raw")
+        results["broker_rss_start_mb"] = _rss_mb(broker.pid)
         results["broker_raw_msgs_per_s"] = _raw_rate(bootstrap, "raw.pin", 200_000)
         echo(f"broker raw produce      {results['broker_raw_msgs_per_s']:>10,.0f} msg/s")
 
@@ -138,6 +151,11 @@ def run(posts: int = 20_000, echo=print) -> dict[str, float]:
         th.join(30)
         assert sum(landed_counts(landing, "bench").values()) == total
         echo(f"sink landing (folder)   {results['sink_records_per_s']:>10,.0f} records/s")
+        results["broker_rss_end_mb"] = _rss_mb(broker.pid)
+        echo(
+            f"broker memory (RSS)     {results['broker_rss_start_mb']:>10,.0f} MB at start, "
+            f"{results['broker_rss_end_mb']:,.0f} MB after {6 * posts + 200_000:,} records"
+        )
     finally:
         if proxy is not None:
             proxy.terminate()

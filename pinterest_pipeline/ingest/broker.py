@@ -10,9 +10,11 @@ until the Kafka port answers a metadata request, :func:`stop_broker` stops it.
 If ``KAFKA_BOOTSTRAP_SERVERS`` is set, the project uses that Kafka and never
 starts a broker (:func:`external_bootstrap`).
 
-Run in the foreground: ``python -m pinterest_pipeline.ingest.broker [--port N]``.
-Memory storage means a restarted broker is empty (offsets back at 0); the sink
-copes with that (see ``sink.py``).
+Run in the foreground: ``python -m pinterest_pipeline.ingest.broker [--port N]
+[--store-port S]``. Memory storage means a restarted broker is empty (offsets
+back at 0); the sink copes with that (see ``sink.py``). With ``--store-port``
+the records live in the local S3 store instead (``store.py``) and survive a
+restart.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ def bootstrap_servers(port: int | None = None) -> str:
     return external_bootstrap() or f"{HOST}:{port or broker_port()}"
 
 
-def broker_command(port: int) -> list[str]:
+def broker_command(port: int, storage: str = "memory://tansu/") -> list[str]:
     url = f"tcp://{HOST}:{port}"
     return [
         tansu_binary(),
@@ -89,7 +91,7 @@ def broker_command(port: int) -> list[str]:
         "--advertised-listener-url",
         url,
         "--storage-engine",
-        "memory://tansu/",
+        storage,
     ]
 
 
@@ -162,11 +164,23 @@ def main(argv: list[str] | None = None) -> int:
     """Foreground broker (what ``stack up`` runs): exec tansu, so signals reach it directly."""
     parser = argparse.ArgumentParser(prog="python -m pinterest_pipeline.ingest.broker")
     parser.add_argument("--port", type=int, default=broker_port())
+    parser.add_argument(
+        "--store-port",
+        type=int,
+        default=None,
+        help="keep records in the local S3 store on this port",
+    )
     args = parser.parse_args(argv)
     if port_in_use(args.port):
         print(f"port {HOST}:{args.port} is already taken by another process", file=sys.stderr)
         return 2
-    cmd = broker_command(args.port)
+    if args.store_port:
+        from pinterest_pipeline.ingest import store
+
+        os.environ.update(store.broker_env(args.store_port))
+        cmd = broker_command(args.port, f"s3://{store.BUCKET}/")
+    else:
+        cmd = broker_command(args.port)
     print("starting:", " ".join(cmd), flush=True)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.execv(cmd[0], cmd)

@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 from urllib.parse import urlparse
 
+from pinterest_pipeline import contract, settings
 from pinterest_pipeline.settings import resolve_uri
 
 
@@ -184,14 +186,21 @@ class S3Landing(LandingStore):
             return None
 
     def put_once(self, key: str, data: bytes) -> bool:
-        existing = self._get(key)
-        if existing is not None:
-            if existing == data:
-                return False
-            raise LandingConflict(f"s3://{self.bucket}/{self._key(key)} exists with different content")
-        # A completed PutObject is durable; a failed one leaves no object.
-        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data)
-        return True
+        from botocore.exceptions import ClientError
+
+        # A completed PutObject is durable; a failed one leaves no object; If-None-Match
+        # makes it create-only, so two writers can never replace each other's file.
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, IfNoneMatch="*"
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in ("PreconditionFailed", "412"):
+                raise
+        if self._get(key) == data:
+            return False
+        raise LandingConflict(f"s3://{self.bucket}/{self._key(key)} exists with different content")
 
     def read(self, key: str) -> bytes:
         data = self._get(key)
@@ -232,8 +241,8 @@ def _check_state_key(key: str) -> None:
 FILE_NAME = re.compile(r"^(?P<topic>.+)\+(?P<partition>\d+)\+(?P<offset>\d+)\.json$")
 
 
-def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
-    """Per Kafka partition of ``topic``: the next free offset (start + lines of its last file)."""
+def landing_ends(store: LandingStore, topic: str) -> dict[int, tuple[int, str]]:
+    """Per Kafka partition of ``topic``: (next free offset, key of the file that ends there)."""
     last: dict[int, tuple[int, str]] = {}
     for f in store.list(f"topics/{topic}/"):
         m = FILE_NAME.match(f.key.rsplit("/", 1)[-1])
@@ -242,7 +251,12 @@ def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
         p, off = int(m["partition"]), int(m["offset"])
         if p not in last or off > last[p][0]:
             last[p] = (off, f.key)
-    return {p: off + store.read(key).count(b"\n") for p, (off, key) in last.items()}
+    return {p: (off + store.read(key).count(b"\n"), key) for p, (off, key) in last.items()}
+
+
+def landing_frontiers(store: LandingStore, topic: str) -> dict[int, int]:
+    """Per Kafka partition of ``topic``: the next free offset (start + lines of its last file)."""
+    return {p: end for p, (end, _key) in landing_ends(store, topic).items()}
 
 
 def open_landing(uri: str) -> LandingStore:
@@ -252,3 +266,49 @@ def open_landing(uri: str) -> LandingStore:
     if "://" in uri and not uri.startswith("file://"):
         raise ValueError(f"unsupported landing URI {uri!r}: use a folder or s3://bucket/prefix")
     return LocalLanding(uri.removeprefix("file://"))
+
+
+# --- progress, for callers (stack, demo, tests) ----------------------------------------
+
+_line_cache: dict[tuple[str, str], int] = {}
+
+
+def landed_counts(landing_uri: str | None = None, prefix: str | None = None) -> dict[str, int]:
+    """Records (lines) landed per topic; landing files are immutable, so counts are cached."""
+    uri = settings.resolve_uri(landing_uri or settings.landing_uri())
+    store = open_landing(uri)
+    out = {}
+    for topic in contract.topic_names(prefix or settings.topic_prefix()).values():
+        n = 0
+        for f in store.list(contract.landing_prefix(topic)):
+            ck = (uri, f.key)
+            if ck not in _line_cache:
+                _line_cache[ck] = store.read(f.key).count(b"\n")
+            n += _line_cache[ck]
+        out[topic] = n
+    return out
+
+
+def wait_for_landing(
+    expected_records_per_topic: int | dict[str, int],
+    timeout: float = 60.0,
+    landing_uri: str | None = None,
+    prefix: str | None = None,
+) -> bool:
+    """Wait until at least the expected records landed on every topic; False on timeout.
+
+    ``expected_records_per_topic``: one number for all topics, or {kind or topic: n}.
+    """
+    topics = contract.topic_names(prefix or settings.topic_prefix())
+    if isinstance(expected_records_per_topic, int):
+        expected = {t: expected_records_per_topic for t in topics.values()}
+    else:
+        expected = {topics.get(k, k): n for k, n in expected_records_per_topic.items()}
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = landed_counts(landing_uri, prefix)
+        if all(counts.get(t, 0) >= n for t, n in expected.items()):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)

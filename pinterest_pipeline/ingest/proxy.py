@@ -23,11 +23,15 @@ topic is not one of the three contract topics             404     40401
 ``partition`` not a partition of the topic               404     40402
 body larger than ``PINTEREST_PROXY_MAX_BODY`` (8 MiB)     413     413
 body is not valid JSON (UTF-8)                           400     400
+body not sent within ``BODY_TIMEOUT_S`` (30 s)            408     408
 body not an object / ``records`` missing, not a list,
 empty / a record not an object, without ``value``,
-with unknown fields, a non-integer partition             422     422
-every record failed in Kafka, some retriably
-(timeout, broker down, queue full)                       500     50003
+with unknown fields, a non-integer partition; a value
+or key with ``NaN``/``Infinity``, a lone surrogate
+(``"\ud800"``) or nested deeper than ``MAX_DEPTH`` (64)  422     422
+the broker is unreachable (answered at once, no wait),
+or every record failed in Kafka, some retriably
+(timeout, queue full, producer being replaced)           500     50003
 every record failed in Kafka, none retriably              500     50002
 some records failed: 200, those offsets carry
 ``error_code`` 2 (retriable) or 1 (not), as Confluent v2  200     per record
@@ -41,11 +45,24 @@ per-record error means the record may or may not be in Kafka (a timed-out
 delivery can still complete): clients retry, so REST delivery is at least
 once, and exact replays collapse when cleaned (contract section 4).
 
-Delivery reports are awaited without blocking the event loop: a poll thread
-serves the producer and resolves asyncio futures with ``call_soon_threadsafe``.
-A fatal producer error, or nothing but delivery timeouts for a whole delivery
-timeout (what librdkafka's idempotent producer does after the broker restarted
-empty), replaces the producer; its queued records fail retriably.
+Kafka is reached through :class:`~.gateway.KafkaGateway` (one supervised
+idempotent producer, see there). Metadata lookups and the parsing of large
+bodies run in worker threads, and a long batch yields to other requests, so
+one 8 MB request does not stall the others. While the broker is unreachable,
+produce requests get 50003 at once. ``GET /healthz`` tells the producer's real
+state: 200 ``{"status": "ok"}``, 200 ``"degraded"`` (the broker is
+unreachable: the proxy is fine, restarting it would not help) or 503
+``"unhealthy"`` (the poll thread or supervisor is dead, or a fatal producer
+error was not healed within 10 s); ``stack status`` reports and ``stack up``
+restarts an unhealthy proxy. ``--acked-file`` keeps the gateway's witness of
+what the broker acknowledged (``stack`` passes ``<stack dir>/proxy-acked.json``).
+
+Edges: a connection must send its request headers within ``HEADER_TIMEOUT_S``
+(10 s) of opening (or of its previous response) and its body within
+``BODY_TIMEOUT_S``, so slow (slowloris) connections are closed; at most
+``PINTEREST_PROXY_MAX_CONNECTIONS`` connections are open at once (more are
+closed at once; requests past that many answer 503); headers are limited to
+h11's 64 KiB.
 
 Run: ``python -m pinterest_pipeline.ingest.proxy [--port 8082] [--bootstrap ...]``.
 """
@@ -55,207 +72,75 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import sys
-import threading
-import time
 from typing import Any
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.ingest.gateway import DELIVERY_TIMEOUT_MS, KafkaGateway
+from pinterest_pipeline.ingest.records import BadBody, parse_records
+from pinterest_pipeline.ingest.retry import retriable
 
 log = logging.getLogger("pinterest_pipeline.ingest.proxy")
 
 JSON_V2 = "application/vnd.kafka.json.v2+json"
 V2 = "application/vnd.kafka.v2+json"
-DELIVERY_TIMEOUT_MS = 8000  # < the REST sender's 10 s request timeout
-RECORD_FIELDS = {"value", "key", "partition"}
+HEADER_TIMEOUT_S = 10.0
+BODY_TIMEOUT_S = 30.0
+PARSE_IN_THREAD = 64 * 1024  # bodies larger than this are parsed off the event loop
 
 
 def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"error_code": code, "message": message}, status_code=status, media_type=V2)
 
 
-class KafkaGateway:
-    """One shared idempotent producer, a poll thread and awaitable delivery reports."""
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with a header timeout and a connection cap (no slowloris)."""
 
-    def __init__(self, bootstrap: str, delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS):
-        self.bootstrap = bootstrap
-        self.delivery_timeout_ms = delivery_timeout_ms
-        self._lock = threading.Lock()
-        self._fatal = False
-        self._last_ok = time.monotonic()
-        self.producer = self._new_producer()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll_loop, name="producer-poll", daemon=True)
-        self._thread.start()
-        self.partitions: dict[str, int] = {}
+    header_timeout = HEADER_TIMEOUT_S
+    max_connections = 1000
 
-    def _new_producer(self) -> Producer:
-        return Producer(
-            {
-                "bootstrap.servers": self.bootstrap,
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": 5,
-                "message.timeout.ms": self.delivery_timeout_ms,
-                "queue.buffering.max.messages": 1_000_000,
-                "error_cb": self._error_cb,
-                "log_level": 3,
-            }
-        )
+    def connection_made(self, transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.close()
+            return
+        self._arm()
 
-    def _error_cb(self, err: KafkaError) -> None:
-        if err.fatal():
-            log.error("fatal producer error, replacing the producer: %s", err)
-            self._fatal = True
-        else:
-            log.warning("kafka: %s", err)
+    def _arm(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._header_timeout)
 
-    def _observe(self, err: KafkaError | None) -> None:
-        """Poll thread: a producer that only times out for a whole delivery timeout is
-        replaced. After the broker restarted empty, librdkafka's idempotent producer
-        keeps its old producer id and sequence numbers and never succeeds again (no
-        fatal error is raised); a fresh producer gets a new id. If the broker is
-        really down, replacing it every timeout period does no harm."""
-        now = time.monotonic()
-        if err is None:
-            self._last_ok = now
-        elif (
-            err.code() == KafkaError._MSG_TIMED_OUT
-            and now - self._last_ok > self.delivery_timeout_ms / 1000.0
-        ):
-            log.warning(
-                "only delivery timeouts for %.0fs: replacing the producer", now - self._last_ok
-            )
-            self._fatal = True
+    def _disarm(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
 
-    def _poll_loop(self) -> None:
-        while not self._stop.is_set():
-            if self._fatal:
-                self._replace()
-            self.producer.poll(0.05)
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.cycle is None or self.cycle.response_complete:
+            self.transport.close()
 
-    def _replace(self) -> None:
-        with self._lock:
-            old, self.producer = self.producer, self._new_producer()
-            self._fatal = False
-            self._last_ok = time.monotonic()
-        self._last_ok = time.monotonic()
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.cycle is not None and not self.cycle.response_complete:
+            self._disarm()  # a request is in: the body timeout takes over
 
-        def drain():
-            old.purge()  # queued records fail with _PURGE_QUEUE (retriable for the client)
-            old.flush(2)
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._disarm()
+        if not self.transport.is_closing():
+            self._arm()
 
-        threading.Thread(target=drain, daemon=True).start()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.producer.flush(5)
-
-    def partition_count(self, topic: str) -> int | None:
-        if topic not in self.partitions:
-            try:
-                md = self.producer.list_topics(topic, timeout=5)
-                t = md.topics.get(topic)
-                if t is None or t.error is not None or not t.partitions:
-                    return None
-                self.partitions[topic] = len(t.partitions)
-            except KafkaException:
-                return None
-        return self.partitions[topic]
-
-    async def produce(self, topic: str, records: list[tuple[bytes | None, bytes, int | None]]):
-        """[(partition, offset, KafkaError|None)] in record order."""
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        results: list[Any] = [None] * len(records)
-        remaining = [len(records)]
-
-        def resolve(i: int, err, partition: int, offset: int) -> None:
-            results[i] = (partition, offset, err)
-            remaining[0] -= 1
-            if remaining[0] == 0 and not fut.done():
-                fut.set_result(results)
-
-        def make_cb(i: int):
-            def cb(err, msg):
-                self._observe(err)
-                loop.call_soon_threadsafe(resolve, i, err, msg.partition(), msg.offset())
-
-            return cb
-
-        deadline = time.monotonic() + self.delivery_timeout_ms / 1000.0
-        for i, (key, value, partition) in enumerate(records):
-            kwargs = {"key": key, "value": value, "on_delivery": make_cb(i)}
-            if partition is not None:
-                kwargs["partition"] = partition
-            while True:
-                try:
-                    self.producer.produce(topic, **kwargs)
-                    break
-                except BufferError:
-                    if time.monotonic() > deadline:
-                        resolve(
-                            i, KafkaError(KafkaError._QUEUE_FULL, "producer queue full"), -1, -1
-                        )
-                        break
-                    await asyncio.sleep(0.01)
-                except KafkaException as exc:
-                    resolve(i, exc.args[0], -1, -1)
-                    break
-        return await asyncio.wait_for(fut, self.delivery_timeout_ms / 1000.0 + 5)
-
-
-def _retriable(err: KafkaError) -> bool:
-    return err.retriable() or err.code() in (
-        KafkaError._MSG_TIMED_OUT,
-        KafkaError._TIMED_OUT,
-        KafkaError._QUEUE_FULL,
-        KafkaError._PURGE_QUEUE,
-        KafkaError._PURGE_INFLIGHT,
-        KafkaError._TRANSPORT,
-        KafkaError._ALL_BROKERS_DOWN,
-    )
-
-
-def _parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]] | JSONResponse:
-    try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        return error(400, 400, f"Invalid JSON: {exc}")
-    if not isinstance(doc, dict):
-        return error(422, 422, "The request body must be a JSON object with a 'records' list")
-    records = doc.get("records")
-    if not isinstance(records, list) or not records:
-        return error(422, 422, "'records' must be a non-empty list")
-    out = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, dict) or "value" not in rec:
-            return error(422, 422, f"records[{i}] must be an object with a 'value'")
-        extra = set(rec) - RECORD_FIELDS
-        if extra:
-            return error(422, 422, f"records[{i}]: unrecognized field(s) {sorted(extra)}")
-        partition = rec.get("partition")
-        if partition is not None and (
-            not isinstance(partition, int) or isinstance(partition, bool)
-        ):
-            return error(422, 422, f"records[{i}]: 'partition' must be an integer")
-        key = rec.get("key")
-        out.append(
-            (
-                None if key is None else contract.encode_value(key),
-                contract.encode_value(rec["value"]),
-                partition,
-            )
-        )
-    return out
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
 
 
 def create_app(
@@ -263,6 +148,8 @@ def create_app(
     prefix: str | None = None,
     max_body: int | None = None,
     delivery_timeout_ms: int = DELIVERY_TIMEOUT_MS,
+    body_timeout: float = BODY_TIMEOUT_S,
+    acked_file: str | None = None,
 ) -> FastAPI:
     prefix = prefix or settings.topic_prefix()
     max_body = max_body or int(settings.get("PINTEREST_PROXY_MAX_BODY"))
@@ -271,7 +158,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI):
-        state["kafka"] = KafkaGateway(bootstrap, delivery_timeout_ms)
+        state["kafka"] = KafkaGateway(bootstrap, delivery_timeout_ms, topics, acked_file)
         try:
             yield
         finally:
@@ -300,21 +187,35 @@ def create_app(
 
     @app.get("/healthz")
     async def healthz():
+        healthy, details = state["kafka"].health()
+        status = "unhealthy" if not healthy else "ok" if details["broker_reachable"] else "degraded"
         return JSONResponse(
-            {"status": "ok", "bootstrap": bootstrap, "topics": topics}, media_type=V2
+            {"status": status, "bootstrap": bootstrap, "topics": topics, **details},
+            status_code=200 if healthy else 503,
+            media_type=V2,
         )
 
     @app.get("/topics")
     async def list_topics():
         return JSONResponse(topics, media_type=V2)
 
+    async def partitions(topic: str) -> int | None | JSONResponse:
+        """The partition count, looked up in a thread; a 50003 answer if Kafka is down."""
+        kafka: KafkaGateway = state["kafka"]
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, kafka.partition_count, topic
+            )
+        except KafkaException as exc:
+            return error(500, 50003, f"Retriable Kafka error: metadata of {topic}: {exc}")
+
     @app.get("/topics/{topic}")
     async def get_topic(topic: str):
         if topic not in topics:
             return error(404, 40401, f"Topic {topic} not found.")
-        n = await asyncio.get_running_loop().run_in_executor(
-            None, state["kafka"].partition_count, topic
-        )
+        n = await partitions(topic)
+        if isinstance(n, JSONResponse):
+            return n
         return JSONResponse(
             {
                 "name": topic,
@@ -337,17 +238,34 @@ def create_app(
         if length is not None and length.isdigit() and int(length) > max_body:
             return error(413, 413, f"Request body larger than {max_body} bytes")
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                return error(413, 413, f"Request body larger than {max_body} bytes")
-            chunks.append(chunk)
-        parsed = _parse_records(b"".join(chunks))
-        if isinstance(parsed, JSONResponse):
-            return parsed
+        try:
+            async with asyncio.timeout(body_timeout):
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > max_body:
+                        return error(413, 413, f"Request body larger than {max_body} bytes")
+                    chunks.append(chunk)
+        except TimeoutError:
+            return error(408, 408, f"Request body not received within {body_timeout:g}s")
+        body = b"".join(chunks)
+        try:
+            if size > PARSE_IN_THREAD:
+                parsed = await asyncio.get_running_loop().run_in_executor(None, parse_records, body)
+            else:
+                parsed = parse_records(body)
+        except BadBody as exc:
+            return error(exc.status, exc.status, str(exc))
         kafka: KafkaGateway = state["kafka"]
+        if not kafka.broker_up:
+            return error(
+                500, 50003, f"Retriable Kafka error: broker unreachable ({kafka.last_error})"
+            )
         if any(p is not None for _k, _v, p in parsed):
-            n = kafka.partition_count(topic) or 0
+            n = await partitions(topic)
+            if isinstance(n, JSONResponse):
+                return n
+            if n is None:
+                return error(404, 40401, f"Topic {topic} not found in Kafka.")
             bad = [p for _k, _v, p in parsed if p is not None and not 0 <= p < n]
             if bad:
                 return error(404, 40402, f"Partition {bad[0]} of topic {topic} not found.")
@@ -357,11 +275,11 @@ def create_app(
             return error(500, 50003, "Timed out waiting for Kafka to acknowledge the records")
         errors = [r[2] for r in results if r[2] is not None]
         if errors and len(errors) == len(results):
-            retriable = any(_retriable(e) for e in errors)
+            again = any(retriable(e) for e in errors)
             return error(
                 500,
-                50003 if retriable else 50002,
-                f"{'Retriable ' if retriable else ''}Kafka error: {errors[0].str()}",
+                50003 if again else 50002,
+                f"{'Retriable ' if again else ''}Kafka error: {errors[0].str()}",
             )
         offsets = [
             {"partition": p, "offset": o, "error_code": None, "error": None}
@@ -369,7 +287,7 @@ def create_app(
             else {
                 "partition": None,
                 "offset": None,
-                "error_code": 2 if _retriable(e) else 1,
+                "error_code": 2 if retriable(e) else 1,
                 "error": e.str(),
             }
             for p, o, e in results
@@ -391,15 +309,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--prefix", default=None)
     parser.add_argument("--max-body", type=int, default=None)
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S)
+    parser.add_argument("--body-timeout", type=float, default=BODY_TIMEOUT_S)
+    parser.add_argument(
+        "--acked-file", default=None, help="where to keep the acknowledged ends (the witness)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s proxy: %(message)s"
     )
-    app = create_app(args.bootstrap or bootstrap_servers(), args.prefix, args.max_body)
+    app = create_app(
+        args.bootstrap or bootstrap_servers(),
+        args.prefix,
+        args.max_body,
+        body_timeout=args.body_timeout,
+        acked_file=args.acked_file,
+    )
+    max_conn = int(settings.get("PINTEREST_PROXY_MAX_CONNECTIONS"))
+    GuardedH11Protocol.max_connections = max_conn
+    GuardedH11Protocol.header_timeout = args.header_timeout
     uvicorn.run(
         app,
         host=HOST,
         port=args.port,
+        http=GuardedH11Protocol,
+        limit_concurrency=max_conn,
+        timeout_keep_alive=5,
         log_level="warning",
         access_log=False,
         backlog=4096,

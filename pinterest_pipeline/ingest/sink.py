@@ -1,4 +1,11 @@
-"""The local S3 sink: Kafka topics -> landing files, exactly once (contract section 3).
+"""The local S3 sink's task loop: Kafka topics -> landing files, exactly once (contract section 3).
+
+Split as the Confluent S3 sink is: this module is the task (``S3SinkTask``):
+it holds the landing's lease (:mod:`.lease`), assigns the partitions, consumes,
+hands each record to its partition's :class:`~.writer.PartitionWriter` (the
+``TopicPartitionWriter``: buffering, flush rules, ``put_once``), commits after
+each landed file, and watches topic ids and watermarks; :mod:`.resume` keeps
+the resume/reset bookkeeping.
 
 Layout, as the Confluent S3 sink with ``TimeBasedPartitioner`` (``dt`` = UTC
 date of the record's Kafka timestamp) writes it::
@@ -6,52 +13,35 @@ date of the record's Kafka timestamp) writes it::
     <landing>/topics/<topic>/dt=YYYY-MM-DD/<topic>+<partition>+<start offset:010d>.json
 
 A file holds a run of consecutive offsets of one (topic, partition, dt), one
-message value per line, bytes as they are in Kafka. A file is closed when it
-has ``flush_size`` records (``PINTEREST_SINK_FLUSH_SIZE``, default 1000), when
-``rotate_ms`` of wall clock passed since its first record arrived
-(``PINTEREST_SINK_ROTATE_MS``, default 5000, so a trickle still lands), when
-the next record has another ``dt``, when offsets jump (a gap), and on shutdown.
+message value per line, bytes as they are in Kafka; the writer's flush rules
+close it (``PINTEREST_SINK_FLUSH_SIZE`` records, default 1000;
+``PINTEREST_SINK_ROTATE_MS`` after its first record, default 5000, so a
+trickle still lands; another ``dt``; an offset gap; shutdown).
 
 Exactly once
 ------------
 * A file is written with :meth:`LandingStore.put_once`: atomically (local:
-  temp file + fsync + ``link``; S3: one completed PutObject), never replacing
-  different content. A half-written file never exists.
-* **The landing store is the source of truth for progress.** On start the sink
-  lists ``topics/<topic>/`` and, per partition, takes the file with the highest
-  start offset; start + its line count is the *frontier* (next landed offset).
-  Consumption resumes exactly there, so the next file starts where the last
-  durable one ended. Because there is no replay, file boundaries need not be
-  deterministic (rotation may depend on wall clock) and a crash between a
-  ``put_once`` and the offset commit neither duplicates nor conflicts.
-* Offsets are still committed to Kafka (group ``PINTEREST_SINK_GROUP``,
-  ``enable.auto.commit=false``), synchronously, and only after the file that
-  ends at offset N is durable (commit N+1): consumer lag is visible with the
-  usual tools, and a fresh landing store (no state, no files) resumes from the
-  committed offset. A file never has an offset gap inside, so frontier =
-  start + lines is exact.
-
-Broker reset (memory broker restarted: offsets back at 0)
----------------------------------------------------------
-Landed file names use a *landed offset* = Kafka offset + ``base``; ``base`` is
-kept per topic-partition, with the Kafka topic id it belongs to, in the
-bookkeeping object ``_sink/state.json`` of the landing store (outside
-``topics/``, so readers never take it for data; :meth:`LandingStore.list`
-lists only ``topics/``). ``base`` is 0 until the first reset, so normally
-names are exactly the Kafka offsets as in the Confluent connector. When the
-topic id differs from the stored one (the topic was recreated: broker restarted
-empty, or a different Kafka), the new ``base`` is frontier - first offset of
-the new topic: new records land after the last landed file, under names that
-cannot collide, still following the layout. The sink checks topic ids at start,
-every 2 s, and right after a broker connection error (it then flushes what it
-holds, which was fetched before the outage, and consumes nothing more until the
-ids are verified). As a last line of defence, a :class:`LandingConflict` on
-``put_once`` re-reads the frontier and lands the file after it, so a landing
-file is never overwritten and no record is dropped.
-
-One sink process per landing store and group (what ``stack`` runs): it assigns
-every partition of the three topics to itself (no group rebalance delay); on
-MSK Connect the connector's tasks play this role.
+  temp file + fsync + ``link``; S3: one PutObject with ``If-None-Match: *``),
+  never replacing different content. A half-written file never exists.
+* **The landing store is the source of truth for progress.** On start the
+  sink resumes each partition at its *frontier* (start + line count of the
+  file with the highest start offset), so the next file starts where the last
+  durable one ended; a crash between a ``put_once`` and the offset commit
+  neither duplicates nor conflicts. Offsets are still committed to Kafka
+  (group ``PINTEREST_SINK_GROUP``), synchronously, only after the file ending
+  at offset N is durable (commit N+1), for lag tools and a fresh landing.
+* Broker reset (the memory broker restarted empty, detected by the topic id
+  at start, every 2 s and after a connection error): the sink first lands
+  what it had fetched, then continues the landed offsets after the frontier
+  and reports what never landed (:mod:`.resume`: ``LOST <topic>: <N>
+  records ...``). A landing conflict lands the file after the frontier
+  instead (never overwritten, never dropped).
+* Checks: a frontier beyond the topic's end (a stray file) stops the sink
+  with an error naming the file (exit code 5); a record skipped as already
+  landed is counted in the progress log line, never dropped silently.
+* One sink per landing: the sink holds the landing's lease while it runs; a
+  second sink exits with code 4 naming the holder (:mod:`.lease`). On MSK
+  Connect the connector's tasks play this role.
 
 Run: ``python -m pinterest_pipeline.ingest.sink [--bootstrap ...] [--landing ...]``;
 SIGTERM/SIGINT flush the open files, commit, and exit 0.
@@ -61,46 +51,34 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt_mod
-import json
 import logging
 import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.ingest import topics as topics_mod
-from pinterest_pipeline.ingest.landing import (
-    LandingConflict,
-    encode_lines,
-    landing_frontiers,
-    open_landing,
-)
+from pinterest_pipeline.ingest.landing import landing_ends, open_landing
+from pinterest_pipeline.ingest.lease import RENEW_EVERY_S, LeaseHeld, LeaseLost, open_lease
+from pinterest_pipeline.ingest.resume import TP, FrontierError, ResumeState, resume_position
+from pinterest_pipeline.ingest.writer import PartitionWriter
 
 log = logging.getLogger("pinterest_pipeline.ingest.sink")
 
-STATE_KEY = "_sink/state.json"
 VERIFY_EVERY_S = 2.0
+WATERMARKS_EVERY_S = 0.5
 PROGRESS_EVERY_S = 5.0
+FETCH_WAIT_MS = 50  # fetch what the broker acknowledged at once: it is lost if the broker dies
+EXIT_LEASE = 4
+EXIT_FRONTIER = 5
 
 
 def _utc_date(ms: int) -> str:
     return dt_mod.datetime.fromtimestamp(ms / 1000.0, tz=dt_mod.UTC).strftime("%Y-%m-%d")
-
-
-@dataclass
-class _Pending:
-    start: int  # Kafka offset of the first record
-    dt: str
-    opened: float  # monotonic time of the first record
-    values: list[bytes] = field(default_factory=list)
-
-    @property
-    def next(self) -> int:
-        return self.start + len(self.values)
 
 
 class Sink:
@@ -123,30 +101,18 @@ class Sink:
         ) / 1000.0
         self.topics = list(contract.topic_names(self.prefix).values())
         self.stop_event = threading.Event()
-        self.pending: dict[tuple[str, int], _Pending] = {}
-        self.next: dict[tuple[str, int], int] = {}  # next Kafka offset expected per tp
-        self.base: dict[tuple[str, int], int] = {}
+        self.writers: dict[TP, PartitionWriter] = {}
+        self.next: dict[TP, int] = {}  # next Kafka offset expected per tp
+        self.base: dict[TP, int] = {}
         self.ids: dict[str, str] = {}
-        self.state: dict[str, dict] = {}
+        self.state = ResumeState(self.store)
         self.landed: dict[str, int] = {t: 0 for t in self.topics}
+        self.skipped: dict[TP, int] = {}
         self.files = 0
         self._trouble = False
         self._consumer: Consumer | None = None
-
-    # --- bookkeeping -----------------------------------------------------------
-
-    def _load_state(self) -> None:
-        raw = self.store.get_state(STATE_KEY)
-        self.state = json.loads(raw)["partitions"] if raw else {}
-
-    def _save_state(self) -> None:
-        body = {"version": 1, "partitions": self.state}
-        self.store.put_state(STATE_KEY, json.dumps(body, indent=1, sort_keys=True).encode())
-
-    def _set_base(self, tp: tuple[str, int], base: int) -> None:
-        self.base[tp] = base
-        self.state[f"{tp[0]}+{tp[1]}"] = {"topic_id": self.ids.get(tp[0], ""), "base": base}
-        self._save_state()
+        self._admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+        self._marks: dict[TP, tuple] = {}
 
     def _error_cb(self, err: KafkaError) -> None:
         if err.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN):
@@ -157,11 +123,10 @@ class Sink:
 
     def _wait_for_topics(self) -> dict[str, int] | None:
         """Partition count per topic, once all three exist (None if stopped meanwhile)."""
-        consumer = self._consumer
         warned = False
         while not self.stop_event.is_set():
             try:
-                md = consumer.list_topics(timeout=5)
+                md = self._consumer.list_topics(timeout=5)
                 if all(
                     t in md.topics and md.topics[t].error is None and md.topics[t].partitions
                     for t in self.topics
@@ -175,7 +140,7 @@ class Sink:
             self.stop_event.wait(1.0)
         return None
 
-    def _low(self, tp: tuple[str, int]) -> int:
+    def _low(self, tp: TP) -> int:
         try:
             lo, _hi = self._consumer.get_watermark_offsets(
                 TopicPartition(*tp), timeout=5, cached=False
@@ -184,73 +149,78 @@ class Sink:
         except KafkaException:
             return 0
 
-    def _position(self, tp: tuple[str, int], frontier: int, committed: int) -> int:
-        """Where to resume ``tp``; sets its base (see the module docstring)."""
-        key = f"{tp[0]}+{tp[1]}"
-        st = self.state.get(key)
-        tid = self.ids.get(tp[0], "")
-        if st is not None and st.get("topic_id", "") == tid:
-            self.base[tp] = int(st["base"])
-            pos = frontier - self.base[tp]
-            if committed >= 0 and committed != pos:
-                log.info(
-                    "%s: committed offset %d, landing frontier says %d; the landing wins",
-                    key,
-                    committed,
-                    pos,
-                )
-            lo = self._low(tp)
-            if pos < lo:
-                log.warning("%s: offsets %d..%d are gone from Kafka (retention?)", key, pos, lo - 1)
-                pos = lo
-            return pos
-        start = committed if committed >= 0 else self._low(tp)
-        base = frontier - start
-        if st is not None or frontier > 0:
-            log.warning(
-                "%s: topic id %s is new (was %s): broker reset or new Kafka; records from "
-                "offset %d land at landed offset %d (base %d)",
-                key,
-                tid or "?",
-                (st or {}).get("topic_id", "none"),
-                start,
-                frontier,
-                base,
+    def _track(self, tp: TP, frontier: int, base: int, kafka_offset: int) -> None:
+        """Consume ``tp`` from ``kafka_offset``; its files continue at landed ``frontier``."""
+        self.base[tp], self.next[tp] = base, kafka_offset
+        w = self.writers.get(tp)
+        if w is None:
+            w = self.writers[tp] = PartitionWriter(
+                self.store, tp[0], tp[1], self.flush_size, self.rotate_s
             )
-        self._set_base(tp, base)
-        return start
+        w.next = frontier
 
     def _assign_all(self) -> bool:
         parts = self._wait_for_topics()
         if parts is None:
             return False
         self.ids = topics_mod.topic_ids(self.bootstrap, self.topics)
-        self._load_state()
+        self.state.load()
         tps = [(t, p) for t in self.topics for p in range(parts[t])]
         committed = {
             (tp.topic, tp.partition): tp.offset
             for tp in self._consumer.committed([TopicPartition(*tp) for tp in tps], timeout=10)
         }
+        ends = topics_mod.end_offsets(self.bootstrap, tps)
         assignment = []
         for topic in self.topics:
-            fronts = landing_frontiers(self.store, topic)
+            fronts = landing_ends(self.store, topic)
             for p in range(parts[topic]):
                 tp = (topic, p)
-                pos = self._position(tp, fronts.get(p, 0), committed.get(tp, -1))
-                self.next[tp] = pos
-                assignment.append(TopicPartition(topic, p, pos))
-                log.info(
-                    "%s+%d: consuming from offset %d (landed offset %d)",
-                    topic,
-                    p,
-                    pos,
-                    pos + self.base[tp],
-                )
+                frontier, last_file = fronts.get(p, (0, None))
+                tid = self.ids.get(topic, "")
+                r = resume_position(
+                    self.state, tp, tid, frontier, last_file, committed.get(tp, -1),
+                    self._low(tp), ends[tp],
+                )  # fmt: skip
+                if r.new_base:
+                    self.state.set_base(tp, tid, r.base, frontier)
+                self._track(tp, frontier, r.base, r.offset)
+                assignment.append(TopicPartition(topic, p, r.offset))
+                log.info("%s+%d: consuming from offset %d (landed offset %d)",
+                         topic, p, r.offset, frontier)  # fmt: skip
+        if self.state.dirty:
+            self.state.save()
         self._consumer.assign(assignment)
         return True
 
+    def _watch_watermarks(self) -> None:
+        """Note how far each topic reached (for the loss report after a reset). The
+        high watermarks are asked of a separate admin client and collected when they
+        arrive, so the consume loop never waits for them."""
+        if self._marks:
+            if not all(f.done() for f, _base in self._marks.values()):
+                return
+            for tp, (fut, base) in self._marks.items():
+                if fut.exception() is None and self.base.get(tp) == base:  # no reset since
+                    self.state.note_end(tp, max(fut.result().offset, self.next[tp]) + base)
+        asked = {TopicPartition(*tp): OffsetSpec.latest() for tp in self.next}
+        futures = self._admin.list_offsets(asked, request_timeout=2) if asked else {}
+        self._marks = {(t.topic, t.partition): (f, self.base[(t.topic, t.partition)])
+                       for t, f in futures.items()}  # fmt: skip
+
+    def _drain(self) -> None:
+        """Take what the consumer already fetched (it belongs to the old topic)."""
+        while True:
+            msgs = self._consumer.consume(1000, 0)
+            for msg in msgs:
+                if msg.error() is None:
+                    self._add(msg)
+            if not msgs:
+                return
+
     def _verify(self) -> bool:
-        """Check topic ids; on a recreated topic, continue its landed offsets after the frontier."""
+        """Check topic ids; on a recreated topic, land what was fetched, report what was
+        lost, and continue its landed offsets after the frontier."""
         try:
             ids = topics_mod.topic_ids(self.bootstrap, self.topics, timeout=3)
         except KafkaException as exc:
@@ -265,8 +235,13 @@ class Sink:
             md = self._consumer.list_topics(timeout=5)
         except KafkaException:
             return False
-        log.warning("topic id changed for %s: broker reset; closing open files first", changed)
-        for tp in list(self.pending):
+        log.warning(
+            "topic id changed for %s: broker reset; landing what was fetched first "
+            "(`stack status` adds what the proxy saw acknowledged)",
+            changed,
+        )
+        self._drain()
+        for tp in list(self.writers):
             self._flush(tp)
         self.ids = ids
         assignment = []
@@ -275,12 +250,15 @@ class Sink:
             for p in range(nparts):
                 tp = (topic, p)
                 if topic in changed or tp not in self.next:
-                    frontier = self.next.get(tp, 0) + self.base.get(tp, 0)
-                    if tp not in self.next:
-                        frontier = landing_frontiers(self.store, topic).get(p, 0)
+                    if tp in self.next:
+                        frontier = self.writers[tp].next
+                        self.state.note_end(tp, self.next[tp] + self.base[tp])
+                        self.state.record_reset(tp, frontier)
+                    else:
+                        frontier = landing_ends(self.store, topic).get(p, (0, None))[0]
                     lo = self._low(tp)
-                    self._set_base(tp, frontier - lo)
-                    self.next[tp] = lo
+                    self.state.set_base(tp, ids[topic], frontier - lo, frontier)
+                    self._track(tp, frontier, frontier - lo, lo)
                     log.warning(
                         "%s+%d: resuming at offset %d = landed offset %d", topic, p, lo, frontier
                     )
@@ -290,72 +268,74 @@ class Sink:
 
     # --- files -----------------------------------------------------------------
 
-    def _flush(self, tp: tuple[str, int]) -> bool:
-        """Land the pending run of ``tp`` and commit after it, retrying (back-pressure)
+    def _flush(self, tp: TP) -> bool:
+        """Land the open file of ``tp`` and commit after it, retrying (back-pressure)
         until it lands; False only if stopped meanwhile (then the records are read
         again from the landing frontier on the next start)."""
-        while True:
-            landed = self._flush_once(tp)
-            if landed or self.stop_event.wait(1.0):
-                return landed
-
-    def _flush_once(self, tp: tuple[str, int]) -> bool:
-        pend = self.pending.get(tp)
-        if pend is None or not pend.values:
-            self.pending.pop(tp, None)
-            return True
-        topic, partition = tp
-        data = encode_lines(pend.values)
-        try:
-            for _attempt in range(3):
-                key = contract.landing_key(topic, pend.dt, partition, pend.start + self.base[tp])
-                try:
-                    self.store.put_once(key, data)
-                    break
-                except LandingConflict as exc:
-                    frontier = landing_frontiers(self.store, topic).get(partition, 0)
-                    log.error("%s; landing this run after the frontier %d instead", exc, frontier)
-                    self._set_base(tp, frontier - pend.start)
-            else:
-                raise RuntimeError(f"could not land {topic}+{partition} at offset {pend.start}")
-        except Exception as exc:  # noqa: BLE001 (any store failure: disk, S3, network)
-            log.error(
-                "landing %s+%d@%d failed (retrying in 1s): %s", topic, partition, pend.start, exc
-            )
-            return False
-        del self.pending[tp]
-        self.files += 1
-        self.landed[topic] += len(pend.values)
-        try:
-            self._consumer.commit(
-                offsets=[TopicPartition(topic, partition, pend.next)], asynchronous=False
-            )
-        except KafkaException as exc:  # the landing is the truth; the commit is for lag tools
-            log.warning("commit %s+%d@%d failed: %s", topic, partition, pend.next, exc)
+        w = self.writers.get(tp)
+        while w is not None and w.file is not None:
+            try:
+                landed = w.land()
+            except Exception as exc:  # noqa: BLE001 (any store failure: disk, S3, network)
+                log.error("landing %s+%d@%d failed (retrying in 1s): %s",
+                          tp[0], tp[1], w.file.start, exc)  # fmt: skip
+                self._watch_watermarks()  # the topic grows meanwhile
+                if self.stop_event.wait(1.0):
+                    return False
+                continue
+            if landed is None:
+                break
+            if landed.shift:
+                self.base[tp] += landed.shift
+                self.state.set_base(tp, self.ids.get(tp[0], ""), self.base[tp], w.next)
+            self.files += 1
+            self.landed[tp[0]] += len(landed.file.values)
+            try:
+                self._consumer.commit(
+                    offsets=[TopicPartition(*tp, w.next - self.base[tp])], asynchronous=False
+                )
+            except KafkaException as exc:  # the landing is the truth; the commit is for lag tools
+                log.warning("commit %s+%d failed: %s", tp[0], tp[1], exc)
         return True
 
     def _add(self, msg) -> None:
         tp = (msg.topic(), msg.partition())
         off = msg.offset()
         if tp not in self.next or off < self.next[tp]:
-            return  # stale (prefetched before a re-assign) or not ours
+            self.skipped[tp] = self.skipped.get(tp, 0) + 1  # in the progress line
+            return  # already landed, or prefetched before a re-assign
         ts_type, ts = msg.timestamp()
         dt = _utc_date(ts if ts_type != 0 and ts >= 0 else int(time.time() * 1000))
-        pend = self.pending.get(tp)
-        if pend is not None and (pend.dt != dt or pend.next != off):
-            if not self._flush(tp):
-                return  # stopping: unlanded records are read again from the frontier
-            pend = None
-        if pend is None:
-            pend = self.pending[tp] = _Pending(off, dt, time.monotonic())
-        pend.values.append(msg.value() or b"")
+        w = self.writers[tp]
+        landed_off = off + self.base[tp]
+        if not w.accepts(landed_off, dt) and not self._flush(tp):
+            return  # stopping: unlanded records are read again from the frontier
+        w.add(landed_off, msg.value() or b"", dt)
         self.next[tp] = off + 1
-        if len(pend.values) >= self.flush_size:
+        if w.full:
             self._flush(tp)
 
     # --- main loop -----------------------------------------------------------------
 
+    def _progress(self, prefix: str) -> None:
+        skipped = "".join(
+            f"; skipped {n} records of {t}+{p} below offset {self.next.get((t, p))} "
+            "(already landed or fetched before a re-assign)"
+            for (t, p), n in self.skipped.items()
+        )
+        self.skipped = {}
+        log.info("%s %s (%d files)%s", prefix,
+                 ", ".join(f"{t}={n}" for t, n in self.landed.items()), self.files, skipped)  # fmt: skip
+
     def run(self) -> int:
+        """0 when stopped, EXIT_LEASE if another sink holds the landing (or took it
+        over), EXIT_FRONTIER if the landing frontier is beyond a topic's end."""
+        lease = open_lease(self.store)
+        try:
+            lease.acquire()
+        except LeaseHeld as exc:
+            log.error("another sink holds this landing: %s", exc)
+            return EXIT_LEASE
         self._consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap,
@@ -364,110 +344,73 @@ class Sink:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "isolation.level": "read_committed",
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
                 "error_cb": self._error_cb,
                 "log_level": 3,
             }
         )
         try:
-            if not self._assign_all():
-                return 0
-            log.info(
-                "sink %s -> %s (flush_size=%d, rotate=%.1fs)",
-                ",".join(self.topics),
-                self.store.uri,
-                self.flush_size,
-                self.rotate_s,
-            )
-            last_verify = last_progress = time.monotonic()
-            reported = dict(self.landed)
-            while not self.stop_event.is_set():
-                if self._trouble:
-                    self._trouble = False
-                    for tp in list(self.pending):
-                        self._flush(tp)
-                    while not self.stop_event.is_set() and not self._verify():
-                        self.stop_event.wait(0.5)
-                    last_verify = time.monotonic()
-                    continue
-                for msg in self._consumer.consume(1000, 0.2):
-                    err = msg.error()
-                    if err is not None:
-                        if err.code() != KafkaError._PARTITION_EOF:
-                            log.warning("consume: %s", err)
-                        continue
-                    self._add(msg)
-                now = time.monotonic()
-                for tp, pend in list(self.pending.items()):
-                    if now - pend.opened >= self.rotate_s:
-                        self._flush(tp)
-                if now - last_verify >= VERIFY_EVERY_S:
-                    last_verify = now
-                    self._verify()
-                if now - last_progress >= PROGRESS_EVERY_S:
-                    last_progress = now
-                    if self.landed != reported:
-                        reported = dict(self.landed)
-                        log.info(
-                            "landed %s (%d files)",
-                            ", ".join(f"{t}={n}" for t, n in self.landed.items()),
-                            self.files,
-                        )
-            for tp in list(self.pending):
-                self._flush(tp)
-            log.info(
-                "stopped; landed %s (%d files)",
-                ", ".join(f"{t}={n}" for t, n in self.landed.items()),
-                self.files,
-            )
-            return 0
+            return self._loop(lease)
+        except FrontierError as exc:
+            log.error("%s", exc)
+            return EXIT_FRONTIER
+        except LeaseLost as exc:
+            log.error("stopping at once, nothing more is written: %s", exc)
+            return EXIT_LEASE
         finally:
             self._consumer.close()
+            self._admin = self._marks = None  # disconnect now, not when collected
+            lease.release()
 
-
-# --- helpers for callers (stack, demo, tests) ------------------------------------
-
-_line_cache: dict[tuple[str, str], int] = {}
-
-
-def landed_counts(landing_uri: str | None = None, prefix: str | None = None) -> dict[str, int]:
-    """Records (lines) landed per topic; landing files are immutable, so counts are cached."""
-    uri = settings.resolve_uri(landing_uri or settings.landing_uri())
-    store = open_landing(uri)
-    out = {}
-    for topic in contract.topic_names(prefix or settings.topic_prefix()).values():
-        n = 0
-        for f in store.list(contract.landing_prefix(topic)):
-            ck = (uri, f.key)
-            if ck not in _line_cache:
-                _line_cache[ck] = store.read(f.key).count(b"\n")
-            n += _line_cache[ck]
-        out[topic] = n
-    return out
-
-
-def wait_for_landing(
-    expected_records_per_topic: int | dict[str, int],
-    timeout: float = 60.0,
-    landing_uri: str | None = None,
-    prefix: str | None = None,
-) -> bool:
-    """Wait until at least the expected records landed on every topic; False on timeout.
-
-    ``expected_records_per_topic``: one number for all topics, or {kind or topic: n}.
-    """
-    topics = contract.topic_names(prefix or settings.topic_prefix())
-    if isinstance(expected_records_per_topic, int):
-        expected = {t: expected_records_per_topic for t in topics.values()}
-    else:
-        expected = {topics.get(k, k): n for k, n in expected_records_per_topic.items()}
-    deadline = time.monotonic() + timeout
-    while True:
-        counts = landed_counts(landing_uri, prefix)
-        if all(counts.get(t, 0) >= n for t, n in expected.items()):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.25)
+    def _loop(self, lease) -> int:
+        if not self._assign_all():
+            return 0
+        log.info("sink %s -> %s (flush_size=%d, rotate=%.1fs)", ",".join(self.topics),
+                 self.store.uri, self.flush_size, self.rotate_s)  # fmt: skip
+        last_verify = last_progress = last_marks = last_renew = time.monotonic()
+        reported = dict(self.landed)
+        while not self.stop_event.is_set():
+            if self._trouble:
+                self._trouble = False
+                for tp in list(self.writers):
+                    self._flush(tp)
+                while not self.stop_event.is_set() and not self._verify():
+                    self.stop_event.wait(0.5)
+                last_verify = time.monotonic()
+                continue
+            for msg in self._consumer.consume(1000, 0.2):
+                err = msg.error()
+                if err is not None:
+                    if err.code() != KafkaError._PARTITION_EOF:
+                        log.warning("consume: %s", err)
+                    continue
+                self._add(msg)
+            now = time.monotonic()
+            for tp, w in self.writers.items():
+                if w.rotate_due(now):
+                    self._flush(tp)
+            if now - last_marks >= WATERMARKS_EVERY_S:
+                last_marks = now
+                self._watch_watermarks()
+            if now - last_verify >= VERIFY_EVERY_S:
+                last_verify = now
+                self._verify()
+                if self.state.dirty:
+                    self.state.save()
+            if now - last_renew >= RENEW_EVERY_S:
+                last_renew = now
+                lease.renew()
+            if now - last_progress >= PROGRESS_EVERY_S:
+                last_progress = now
+                if self.landed != reported or self.skipped:
+                    reported = dict(self.landed)
+                    self._progress("landed")
+        for tp in list(self.writers):
+            self._flush(tp)
+        if self.state.dirty:
+            self.state.save()
+        self._progress("stopped; landed")
+        return 0
 
 
 def main(argv: list[str] | None = None) -> int:

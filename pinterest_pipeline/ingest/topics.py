@@ -73,3 +73,48 @@ def topic_ids(bootstrap: str, names: list[str], timeout: float = 5.0) -> dict[st
         except KafkaException:
             pass
     return out
+
+
+def end_offsets(bootstrap: str, partitions: list[tuple[str, int]], timeout: float = 5.0) -> dict:
+    """The offset after the last record of each (topic, partition).
+
+    Tansu's high watermark is the base offset of the last record batch + 1 (it
+    undercounts by the batch's size - 1), so the last batch is read to find
+    where it ends; on Kafka this is the high watermark."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": "pinterest-end-probe",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+            "log_level": 0,
+        }
+    )
+    try:
+        ends, probe = {}, []
+        for topic, p in partitions:
+            lo, hi = consumer.get_watermark_offsets(
+                TopicPartition(topic, p), timeout=timeout, cached=False
+            )
+            ends[(topic, p)] = hi
+            if hi > max(lo, 0):
+                probe.append(TopicPartition(topic, p, hi - 1))
+        if probe:
+            consumer.assign(probe)
+            waiting = {(tp.topic, tp.partition) for tp in probe}
+            deadline = time.monotonic() + timeout
+            while waiting and time.monotonic() < deadline:
+                for msg in consumer.consume(1000, 0.2):
+                    tp = (msg.topic(), msg.partition())
+                    err = msg.error()
+                    if err is not None and err.code() == KafkaError._PARTITION_EOF:
+                        waiting.discard(tp)
+                    elif err is None:
+                        ends[tp] = max(ends[tp], msg.offset() + 1)
+            if waiting:
+                raise KafkaException(KafkaError(KafkaError._TIMED_OUT, f"end of {waiting}"))
+        return ends
+    finally:
+        consumer.close()

@@ -182,7 +182,7 @@ def landing(tmp_path) -> str:
 def start_proxy(tmp_path, broker, prefix):
     procs = []
 
-    def start(max_body: int | None = None) -> tuple[str, Proc]:
+    def start(max_body: int | None = None, extra: list[str] = ()) -> tuple[str, Proc]:
         port = free_port()
         argv = [
             sys.executable,
@@ -197,6 +197,7 @@ def start_proxy(tmp_path, broker, prefix):
         ]
         if max_body:
             argv += ["--max-body", str(max_body)]
+        argv += list(extra)
         p = Proc(argv, str(tmp_path / f"proxy{len(procs)}.log")).start()
         procs.append(p)
         url = f"http://127.0.0.1:{port}"
@@ -242,10 +243,53 @@ def start_sink(tmp_path, broker, prefix, landing):
             "--rotate-ms",
             str(rotate_ms),
         ]
-        p = Proc(argv, str(tmp_path / "sink.log")).start()
+        p = Proc(argv, str(tmp_path / f"sink{len(procs)}.log")).start()
         procs.append(p)
         return p
 
     yield start
     for p in procs:
         p.stop()
+
+
+@pytest.fixture
+def moto_s3(monkeypatch):
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL_S3": endpoint,
+        "AWS_ENDPOINT_URL": endpoint,
+    }.items():
+        monkeypatch.setenv(k, v)
+    import boto3
+
+    boto3.client("s3").create_bucket(Bucket="landing")
+    yield "s3://landing/zone"
+    server.stop()
+
+
+@pytest.fixture
+def stack_env(tmp_path, monkeypatch, prefix):
+    env = {
+        "PINTEREST_STACK_DIR": str(tmp_path / "stack"),
+        "PINTEREST_LANDING_URI": str(tmp_path / "landing"),
+        "PINTEREST_TOPIC_PREFIX": prefix,
+        "PINTEREST_BROKER_PORT": str(free_port()),
+        "PINTEREST_PROXY_PORT": str(free_port()),
+        "PINTEREST_SINK_ROTATE_MS": "300",
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    yield env
+    from pinterest_pipeline.ingest import stack
+
+    stack.main(["down"])

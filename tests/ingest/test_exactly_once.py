@@ -13,8 +13,7 @@ import pytest
 from emulator.kafka_sender import KafkaSender
 from emulator.rest_sender import RestSender
 from pinterest_pipeline import contract
-from pinterest_pipeline.ingest.landing import open_landing
-from pinterest_pipeline.ingest.sink import wait_for_landing
+from pinterest_pipeline.ingest.landing import open_landing, wait_for_landing
 
 from .conftest import landed_keys, make_posts
 
@@ -96,7 +95,7 @@ def test_broker_paused_during_rest_emulation_reconciles(broker, proxy, start_sin
     start_sink(flush_size=500, rotate_ms=300)
     n = 4_000
     posts = make_posts(n)
-    sender = RestSender(proxy, prefix, batch_posts=100, max_retries=8, timeout=10.0)
+    sender = RestSender(proxy, prefix, batch_posts=100, retry_for=30, timeout=10.0)
     outcome = []
 
     def emulate():

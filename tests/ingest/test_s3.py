@@ -7,36 +7,12 @@ import threading
 import pytest
 
 from emulator.kafka_sender import KafkaSender
-from pinterest_pipeline.ingest.landing import open_landing
-from pinterest_pipeline.ingest.sink import Sink, wait_for_landing
+from pinterest_pipeline.ingest.landing import open_landing, wait_for_landing
+from pinterest_pipeline.ingest.sink import Sink
 
-from .conftest import free_port, make_posts
+from .conftest import make_posts
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def moto_s3(monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    for k, v in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": endpoint,
-        "AWS_ENDPOINT_URL": endpoint,
-    }.items():
-        monkeypatch.setenv(k, v)
-    import boto3
-
-    boto3.client("s3").create_bucket(Bucket="landing")
-    yield "s3://landing/zone"
-    server.stop()
 
 
 def _run_sink(bootstrap: str, uri: str, prefix: str, group: str, n: int) -> None:

@@ -9,28 +9,11 @@ import pytest
 
 from emulator.rest_sender import RestSender
 from pinterest_pipeline.ingest import stack
-from pinterest_pipeline.ingest.sink import wait_for_landing
+from pinterest_pipeline.ingest.landing import wait_for_landing
 
-from .conftest import free_port, make_posts, wait_until
+from .conftest import make_posts, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def stack_env(tmp_path, monkeypatch, prefix):
-    env = {
-        "PINTEREST_STACK_DIR": str(tmp_path / "stack"),
-        "PINTEREST_LANDING_URI": str(tmp_path / "landing"),
-        "PINTEREST_TOPIC_PREFIX": prefix,
-        "PINTEREST_BROKER_PORT": str(free_port()),
-        "PINTEREST_PROXY_PORT": str(free_port()),
-        "PINTEREST_SINK_ROTATE_MS": "300",
-    }
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    yield env
-    stack.main(["down"])
 
 
 def _pids(capsys) -> dict[str, int | None]:
@@ -63,6 +46,16 @@ def test_stack_lifecycle(stack_env, capsys, prefix):
     again = _pids(capsys)
     assert again["broker"] == first["broker"] and again["sink"] == first["sink"]
     assert again["proxy"] and again["proxy"] != first["proxy"]
+
+    # a proxy that runs but does not answer /healthz counts as down; `up` replaces it
+    os.kill(again["proxy"], signal.SIGSTOP)
+    assert stack.main(["status"]) == 3
+    assert "unhealthy" in capsys.readouterr().out
+    assert stack.main(["up"]) == 0
+    assert "restarting it" in capsys.readouterr().out
+    healed = _pids(capsys)
+    assert healed["proxy"] and healed["proxy"] != again["proxy"]
+    assert stack.main(["status"]) == 0
 
     sender = RestSender(f"http://127.0.0.1:{stack_env['PINTEREST_PROXY_PORT']}", prefix)
     sender.send(make_posts(250))

@@ -1,0 +1,90 @@
+"""A Confluent REST v2 produce body -> Kafka records, with the proxy's limits.
+
+``{"records": [{"value": ..., "key": ..., "partition": N}, ...]}``; each value
+and key becomes ``contract.encode_value`` bytes. Client mistakes raise
+:class:`BadBody` (400 for a body that is not UTF-8 JSON, 422 for anything
+else): a non-object body, ``records`` missing or empty, a record without
+``value`` or with unknown fields, a non-integer partition, ``NaN`` or
+``Infinity`` (not JSON), a lone surrogate such as ``"\\ud800"`` (not
+Unicode), or a value or key nested deeper than ``MAX_DEPTH`` levels.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pinterest_pipeline import contract
+
+RECORD_FIELDS = {"value", "key", "partition"}
+MAX_DEPTH = 64  # arrays/objects nested deeper than this in a value or key: 422
+
+
+class BadBody(ValueError):
+    """A client mistake in the body: 400 (not JSON) or 422 (not valid records)."""
+
+    def __init__(self, message: str, status: int = 422):
+        super().__init__(message)
+        self.status = status
+
+
+def _no_constant(name: str):
+    raise BadBody(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
+
+
+def _check_depth(doc: Any, where: str) -> None:
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadBody(f"{where}: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def _encode(doc: Any, where: str) -> bytes:
+    _check_depth(doc, where)
+    try:
+        return contract.encode_value(doc)
+    except UnicodeEncodeError as exc:
+        raise BadBody(f"{where}: not valid Unicode (a lone surrogate?): {exc.reason}") from None
+
+
+def parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]]:
+    """[(key bytes or None, value bytes, partition or None)]; BadBody on a client mistake."""
+    try:
+        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except BadBody:
+        raise
+    except RecursionError:
+        raise BadBody(f"The body is nested deeper than {MAX_DEPTH} levels") from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadBody(f"Invalid JSON: {exc}", 400) from None
+    if not isinstance(doc, dict):
+        raise BadBody("The request body must be a JSON object with a 'records' list")
+    records = doc.get("records")
+    if not isinstance(records, list) or not records:
+        raise BadBody("'records' must be a non-empty list")
+    out = []
+    for i, rec in enumerate(records):
+        if not isinstance(rec, dict) or "value" not in rec:
+            raise BadBody(f"records[{i}] must be an object with a 'value'")
+        extra = set(rec) - RECORD_FIELDS
+        if extra:
+            raise BadBody(f"records[{i}]: unrecognized field(s) {sorted(extra)}")
+        partition = rec.get("partition")
+        if partition is not None and (
+            not isinstance(partition, int) or isinstance(partition, bool)
+        ):
+            raise BadBody(f"records[{i}]: 'partition' must be an integer")
+        key = rec.get("key")
+        out.append(
+            (
+                None if key is None else _encode(key, f"records[{i}].key"),
+                _encode(rec["value"], f"records[{i}].value"),
+                partition,
+            )
+        )
+    return out
