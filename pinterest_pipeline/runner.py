@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import TextIO
 
 from pinterest_pipeline import settings
+from pinterest_pipeline.stages import summary_line
 
 
 def prepare_dagster_home() -> str:
@@ -62,38 +63,33 @@ def landed_dates() -> list[str]:
     return sorted({dt for dates in found.values() for dt in dates})
 
 
-def _describe_failure(result) -> list[str]:
+def _describe_failure(result) -> list[tuple[str, bool]]:
+    """(problem, fails the command) per failed step and failed check; a WARN check does not fail it."""
+    from dagster import AssetCheckSeverity
+
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             message = error.message.strip() if error else "unknown error"
-            problems.append(f"step {event.step_key} failed: {message}")
+            problems.append((f"step {event.step_key} failed: {message}", True))
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
-            severity = evaluation.severity.value
+            severity = evaluation.severity
             key = "/".join(evaluation.asset_key.path)
             details = {k: v.value for k, v in evaluation.metadata.items()}
-            problems.append(f"check {key}:{evaluation.check_name} failed ({severity}): {details}")
+            problems.append((f"check {key}:{evaluation.check_name} failed ({severity.value}): {details}",
+                             severity != AssetCheckSeverity.WARN))
     return problems
 
 
 def _summarize(result, out: TextIO) -> None:
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        key = "/".join(mat.asset_key.path)
         meta = {k: v.value for k, v in mat.metadata.items()}
-        if "rows_in" in meta:
-            print(
-                f"  {key:<12} dt={meta['dt']}: {meta['rows_in']} lines -> {meta['rows_out']} rows, "
-                f"{meta['quarantined']} quarantined, {meta['duplicates_collapsed']} duplicates "
-                f"collapsed ({meta['conflicts']} conflicts) [{meta['seconds']} s]",
-                file=out,
-            )
-        elif "dagster/uri" in meta:
-            print(f"  {key:<56} {meta['dagster/uri']}", file=out)
-        else:
-            print(f"  {key:<56} {meta.get('rows')} rows [{meta.get('seconds')} s]", file=out)
+        key = "/".join(mat.asset_key.path)
+        line = f"{key}: {meta['dagster/uri']}" if "dagster/uri" in meta else summary_line(key, meta)
+        print(f"  {line}", file=out)
 
 
 def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out: TextIO) -> None:
@@ -114,8 +110,8 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
     outcome.run_ids.append(result.run_id)
     _summarize(result, out)
     problems = _describe_failure(result)
-    blocking = [p for p in problems if "(WARN)" not in p]
-    for p in problems:
+    blocking = [p for p, fails in problems if fails]
+    for p, _ in problems:
         print(f"  ! {p}", file=out)
     if not result.success or blocking:
         outcome.ok = False

@@ -85,6 +85,18 @@ def topic_prefix() -> str:
     return get("PINTEREST_TOPIC_PREFIX")
 
 
+def on_databricks() -> bool:
+    """True inside a Databricks cluster (its runtime sets this variable)."""
+    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def table_format(deployment: str | None = None) -> str:
+    """``PINTEREST_TABLE_FORMAT``, else delta on prod or a Databricks cluster, parquet elsewhere."""
+    deployment = deployment or get("PINTEREST_DEPLOYMENT")
+    chosen = get("PINTEREST_TABLE_FORMAT")
+    return chosen or ("delta" if deployment == "prod" or on_databricks() else "parquet")
+
+
 def resolve_uri(uri: str) -> str:
     """Absolute form of a local path; URIs with a scheme are returned unchanged."""
     if "://" in uri:

@@ -14,28 +14,39 @@ shows where each value came from.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import dagster as dg
 from pyspark.sql import SparkSession
 
 from pinterest_pipeline import settings, stages
-from pinterest_pipeline.defs.metadata import stage_events
+from pinterest_pipeline.defs.metadata import selected_events, stage_events
 from pinterest_pipeline.spark import JIT_CONF, get_session
 from pinterest_pipeline.stages import Locations
 
 StageEvent = dg.MaterializeResult | dg.AssetCheckResult
 
 
-class ComputeResource(Protocol):
-    """Where a stage runs; the assets only ever talk to this (resource key ``compute``)."""
+class ComputeResource(dg.ConfigurableResource):
+    """Where a stage runs; the assets only ever talk to this (resource key ``compute``).
+
+    Every implementation yields the same events for the same stage: one
+    materialization per asset, then its selected check results.
+    """
+
+    def run_stage(
+        self, context: dg.AssetExecutionContext, stage: str, selected: Sequence[str], dt: str | None
+    ) -> Iterable[StageEvent]:
+        raise NotImplementedError
 
     def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
         """Clean ``kinds`` for landing date ``dt``; yield materializations and check results."""
+        yield from selected_events(context, self.run_stage(context, "clean", kinds, dt))
 
     def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
         """Build the named insight tables; yield materializations and check results."""
+        yield from selected_events(context, self.run_stage(context, "insights", names, None))
 
 
 class SparkResource(dg.ConfigurableResource):
@@ -65,22 +76,18 @@ class PipelineConfig(dg.ConfigurableResource):
         )
 
 
-class LocalCompute(dg.ConfigurableResource):
+class LocalCompute(ComputeResource):
     """Runs a stage in this process on the shared SparkSession (local or Spark Connect)."""
 
     spark: SparkResource
     pipeline: PipelineConfig
 
-    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
-        session, loc = self.spark.session(), self.pipeline.locations()
-        for kind in kinds:
-            context.log.info(f"cleaning {kind} for dt={dt}")
-            yield from stage_events(context, stages.clean_partition(session, kind, dt, loc))
-
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        context.log.info(f"computing {len(names)} insight tables: {', '.join(names)}")
-        for result in stages.build_insights(self.spark.session(), names, self.pipeline.locations()):
-            yield from stage_events(context, result)
+    def run_stage(self, context, stage, selected, dt):
+        results = stages.run_stage(
+            self.spark.session(), stage, self.pipeline.locations(), selected, dt, log=context.log.info
+        )
+        for result in results:
+            yield from stage_events(result)
 
 
 ENTRYPOINT_MODULE = "pinterest_pipeline.databricks.entrypoint"
@@ -105,7 +112,7 @@ def location_env(loc: Locations) -> dict[str, str]:
     }
 
 
-class PipesCompute(dg.ConfigurableResource):
+class PipesCompute(ComputeResource):
     """Runs each stage invocation as one external process speaking Dagster Pipes.
 
     The process is ``pinterest-pipeline-databricks`` (the entrypoint module); it
@@ -120,25 +127,12 @@ class PipesCompute(dg.ConfigurableResource):
     ) -> dg.PipesClientCompletedInvocation:
         raise NotImplementedError
 
-    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
-        context.log.info(f"cleaning {', '.join(kinds)} for dt={dt} in one external run")
-        params = stage_parameters("clean", dt=dt, selected=kinds)
-        yield from self._events(context, self.launch(context, params, f"clean dt={dt}"))
-
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        context.log.info(f"computing {len(names)} insight tables in one external run: {', '.join(names)}")
-        params = stage_parameters("insights", selected=names)
-        yield from self._events(context, self.launch(context, params, "insights"))
-
-    @staticmethod
-    def _events(context: dg.AssetExecutionContext, invocation) -> Iterator[StageEvent]:
+    def run_stage(self, context, stage, selected, dt):
+        context.log.info(f"{stage} {', '.join(selected)} in one external run")
+        label = f"clean dt={dt}" if stage == "clean" else stage
+        invocation = self.launch(context, stage_parameters(stage, dt=dt, selected=selected), label)
         # No implicit materializations: an asset the job did not report fails the step.
-        for result in invocation.get_results(implicit_materializations=False):
-            if isinstance(result, dg.AssetCheckResult):
-                key = dg.AssetCheckKey(result.asset_key, result.check_name)
-                if key not in context.selected_asset_check_keys:
-                    continue
-            yield result
+        return invocation.get_results(implicit_materializations=False)
 
 
 class SubprocessCompute(PipesCompute):
@@ -258,10 +252,6 @@ class DatabricksCompute(PipesCompute):
         )
 
 
-def table_format(deployment: str) -> str:
-    return settings.get("PINTEREST_TABLE_FORMAT") or ("delta" if deployment == "prod" else "parquet")
-
-
 def pipeline_config(fmt: str = "parquet") -> PipelineConfig:
     return PipelineConfig(
         landing_uri=dg.EnvVar("PINTEREST_LANDING_URI"),
@@ -278,11 +268,11 @@ def spark_resource() -> SparkResource:
 
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
-    return {"compute": LocalCompute(spark=spark_resource(), pipeline=pipeline_config(table_format("local")))}
+    return {"compute": LocalCompute(spark=spark_resource(), pipeline=pipeline_config(settings.table_format("local")))}
 
 
 def subprocess_resources() -> dict[str, dg.ConfigurableResource]:
-    pipeline = pipeline_config(table_format("subprocess"))
+    pipeline = pipeline_config(settings.table_format("subprocess"))
     return {"compute": SubprocessCompute(spark=spark_resource(), pipeline=pipeline)}
 
 
@@ -304,7 +294,7 @@ def prod_resources() -> dict[str, dg.ConfigurableResource]:
     if problems:
         raise ValueError("PINTEREST_DEPLOYMENT=prod: " + "; ".join(problems) + " (see docs/deploy.md)")
     compute = DatabricksCompute(
-        pipeline=pipeline_config(table_format("prod")),
+        pipeline=pipeline_config(settings.table_format("prod")),
         wheel=dg.EnvVar("PINTEREST_DATABRICKS_WHEEL"),
         cluster_id=settings.get("DATABRICKS_CLUSTER_ID"),
         spark_version=dg.EnvVar("PINTEREST_DATABRICKS_SPARK_VERSION"),
