@@ -50,7 +50,7 @@ from dagster_pipes import (
 )
 
 from pinterest_pipeline import contract, settings
-from pinterest_pipeline.cli import valid_date
+from pinterest_pipeline.dates import valid_date
 
 PROG = "pinterest-pipeline-databricks"
 STAGES = ("clean", "insights")  # stages.STAGES, without importing Spark for --help
