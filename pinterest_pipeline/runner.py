@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TextIO
 
 from pinterest_pipeline import settings
@@ -44,10 +43,12 @@ class DatePlan:
     too_late: list[str]
 
 
-def plan_dates(requested: list[str]) -> DatePlan:
-    """Split landing dates into partitions and dates outside the partition range."""
-    start = settings.get("PINTEREST_START_DATE")
-    last = datetime.now(timezone.utc).strftime("%Y-%m-%d")  # today is a partition too
+def plan_dates(requested: list[str], partitions=None) -> DatePlan:
+    """Split landing dates into partitions and dates outside ``partitions`` (default: ``daily``)."""
+    from pinterest_pipeline.defs.partitions import daily
+
+    keys = (partitions or daily).get_partition_keys()
+    start, last = keys[0], keys[-1]
     return DatePlan(
         dates=sorted(d for d in requested if start <= d <= last),
         too_early=sorted(d for d in requested if d < start),
@@ -57,9 +58,11 @@ def plan_dates(requested: list[str]) -> DatePlan:
 
 def landed_dates() -> list[str]:
     """Every dt that has at least one landing file, over the three topics."""
-    from pinterest_pipeline.defs.raw import landing_dates
+    from pinterest_pipeline.dates import landed
+    from pinterest_pipeline.defs.resources import landing_resource
 
-    found = landing_dates(settings.landing_uri(), settings.topic_prefix())
+    with landing_resource().process_config_and_initialize_cm() as landing:
+        found = landed(landing.store(), landing.topic_prefix)
     return sorted({dt for dates in found.values() for dt in dates})
 
 
@@ -121,7 +124,6 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
 def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
     """``run --date D`` (one date, nightly job) or ``run --all`` (dates=None)."""
     prepare_dagster_home()
-    settings.apply_defaults()
     outcome = RunOutcome()
     requested = landed_dates() if dates is None else dates
     plan = plan_dates(requested)

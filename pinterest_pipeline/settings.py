@@ -1,7 +1,9 @@
 """The one environment helper: every setting, its variable and its default.
 
-Dagster resources read the same variables through ``EnvVar``; code outside the
-code location (CLI, emulator, stack, benchmarks) calls :func:`get`.
+Dagster resources read the same variables through ``EnvVar`` when they are set
+and take the default here otherwise (``defs/resources.env``); code outside the
+code location (CLI, emulator, stack, benchmarks) calls :func:`get`. Nothing
+writes the environment.
 """
 
 from __future__ import annotations
@@ -102,10 +104,3 @@ def resolve_uri(uri: str) -> str:
     if "://" in uri:
         return uri.rstrip("/")
     return os.path.abspath(os.path.expanduser(uri))
-
-
-def apply_defaults() -> None:
-    """Put every unset setting's default into the environment (for Dagster ``EnvVar``)."""
-    for env, setting in SETTINGS.items():
-        if not os.environ.get(env):
-            os.environ[env] = setting.default
