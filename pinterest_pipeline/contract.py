@@ -74,11 +74,6 @@ PIN_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "image_src": ("Image src error.",),
 }
 
-#: Every placeholder string, whatever the field.
-ALL_PLACEHOLDERS: tuple[str, ...] = tuple(
-    sorted({p for values in PIN_PLACEHOLDERS.values() for p in values})
-)
-
 SAVE_LOCATION_PREFIX = "Local save in "
 
 IMAGE_OR_VIDEO: tuple[str, ...] = ("image", "video", "multi-video(story page format)")
