@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.dates import valid_date
-
 
 # --- commands --------------------------------------------------------------------
 

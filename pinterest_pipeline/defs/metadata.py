@@ -49,7 +49,7 @@ def stage_events(result: StageResult) -> Iterator[dg.MaterializeResult | dg.Asse
 def selected_events(context: dg.AssetExecutionContext, events: Iterable) -> Iterator:
     """The events, less the check results of checks this run did not select."""
     for event in events:
-        if isinstance(event, dg.AssetCheckResult):
-            if dg.AssetCheckKey(event.asset_key, event.check_name) not in context.selected_asset_check_keys:
-                continue
-        yield event
+        if not isinstance(event, dg.AssetCheckResult) or (
+            dg.AssetCheckKey(event.asset_key, event.check_name) in context.selected_asset_check_keys
+        ):
+            yield event

@@ -16,13 +16,12 @@ import sys
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
+from dagster_pyspark import PySparkResource
 
 from pinterest_pipeline import contract
 from pinterest_pipeline.defs.clean import CLEAN_KEYS, clean_tables
 from pinterest_pipeline.defs.insights import insight_tables
-from dagster_aws.s3 import S3Resource
-from dagster_pyspark import PySparkResource
-
 from pinterest_pipeline.defs.resources import (
     LandingResource,
     LocalCompute,

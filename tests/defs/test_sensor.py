@@ -45,11 +45,10 @@ def land(store, kind, dt, offset, n):
 
 
 def tick(cursor=None):
-    with dg.instance_for_test() as instance:
-        with dg.build_sensor_context(
-            instance=instance, cursor=cursor, resources={"landing": _resource}
-        ) as context:
-            return landing_sensor(context)
+    with dg.instance_for_test() as instance, dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"landing": _resource}
+    ) as context:
+        return landing_sensor(context)
 
 
 def test_new_files_become_asset_events_with_metadata(landing):
