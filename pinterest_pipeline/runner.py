@@ -47,12 +47,13 @@ def plan_dates(requested: list[str], partitions=None) -> DatePlan:
     """Split landing dates into partitions and dates outside ``partitions`` (default: ``daily``)."""
     from pinterest_pipeline.defs.partitions import daily
 
-    keys = (partitions or daily).get_partition_keys()
-    start, last = keys[0], keys[-1]
+    partitions = partitions or daily
+    start = partitions.start.strftime("%Y-%m-%d")
+    last = partitions.get_last_partition_key()  # None while the start is in the future
     return DatePlan(
-        dates=sorted(d for d in requested if start <= d <= last),
+        dates=sorted(d for d in requested if start <= d and last and d <= last),
         too_early=sorted(d for d in requested if d < start),
-        too_late=sorted(d for d in requested if d > last),
+        too_late=sorted(d for d in requested if d >= start and (not last or d > last)),
     )
 
 

@@ -46,3 +46,9 @@ def test_run_date_not_landed_lists_the_landed_ones(empty_landing):
     assert not outcome.ok
     assert "nothing has landed for dt=2024-01-03" in outcome.problems[-1]
     assert "landed dates: none" in outcome.problems[-1]
+
+
+def test_plan_dates_with_a_start_in_the_future_has_no_partitions():
+    parts = dg.DailyPartitionsDefinition(start_date="2099-01-01", end_offset=1)
+    plan = runner.plan_dates(["2024-01-02", "2099-01-01"], parts)
+    assert plan == runner.DatePlan([], ["2024-01-02"], ["2099-01-01"])
