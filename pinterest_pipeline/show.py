@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from pinterest_pipeline import contract, settings
+from pinterest_pipeline import contract
 
 
 def read_insight(name: str) -> tuple[list[str], list[dict[str, Any]]] | None:
     """Columns and rows of a built insight table, or None if it was never built."""
-    path = contract.insight_path(settings.resolve_uri(settings.warehouse_uri()), name)
-    if "://" in path:
-        from pinterest_pipeline.spark import get_session
+    from pinterest_pipeline.report import read_rows
+    from pinterest_pipeline.stages import Locations
 
-        spark = get_session(remote=settings.get("PINTEREST_SPARK_REMOTE"))
-        df = spark.read.parquet(path)
-        return df.columns, [r.asDict() for r in df.collect()]
-    if not os.path.isdir(path):
+    rows = read_rows(name, Locations.from_settings())
+    if rows is None:
         return None
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    return table.column_names, table.to_pylist()
+    return list(rows[0]) if rows else [c for c, _ in contract.INSIGHT_COLUMNS[name]], rows
 
 
 def format_table(columns: list[str], rows: list[dict[str, Any]]) -> str:

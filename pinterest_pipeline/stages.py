@@ -18,7 +18,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from pinterest_pipeline import contract
+from pinterest_pipeline import contract, settings
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
 from pinterest_pipeline.transforms import io
@@ -43,6 +43,22 @@ class Locations:
     warehouse_uri: str
     topic_prefix: str = contract.DEFAULT_TOPIC_PREFIX
     table_format: str = "parquet"  # "delta" on Databricks
+
+    @classmethod
+    def from_settings(
+        cls,
+        landing_uri: str | None = None,
+        warehouse_uri: str | None = None,
+        topic_prefix: str | None = None,
+        table_format: str | None = None,
+    ) -> Locations:
+        """From the settings (environment or defaults); a given value wins over its setting."""
+        return cls(
+            landing_uri=settings.resolve_uri(landing_uri or settings.landing_uri()),
+            warehouse_uri=settings.resolve_uri(warehouse_uri or settings.warehouse_uri()),
+            topic_prefix=topic_prefix or settings.topic_prefix(),
+            table_format=table_format or settings.table_format(),
+        )
 
 
 @dataclass
@@ -229,3 +245,9 @@ def summary_line(key: str, meta: dict[str, Any]) -> str:
             f"({meta['conflicts']} conflicts) [dt={meta['dt']}, {meta['seconds']} s]"
         )
     return f"{key}: {meta.get('rows')} rows [{meta.get('seconds')} s]"
+
+
+def read_insight_rows(spark: SparkSession, name: str, loc: Locations) -> list[dict[str, Any]] | None:
+    """The rows of a built insight table, or None if it was never built."""
+    df = io.read_table(spark, contract.insight_path(loc.warehouse_uri, name), loc.table_format)
+    return None if df is None else [r.asDict() for r in df.collect()]

@@ -123,11 +123,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def locations(args: argparse.Namespace):
     from pinterest_pipeline.stages import Locations
 
-    return Locations(
-        landing_uri=settings.resolve_uri(args.landing_uri or settings.landing_uri()),
-        warehouse_uri=settings.resolve_uri(args.warehouse_uri or settings.warehouse_uri()),
-        topic_prefix=args.topic_prefix or settings.topic_prefix(),
-        table_format=args.table_format or settings.table_format(),
+    return Locations.from_settings(
+        args.landing_uri, args.warehouse_uri, args.topic_prefix, args.table_format
     )
 
 
