@@ -1,7 +1,8 @@
 """Landing dates: parsing a date, reading one off a landing key, the landed dates of a store.
 
 The partition range itself is ``defs/partitions.daily`` (the one source);
-:func:`landed` is what the landing sensor and ``pinterest-pipeline run`` list.
+:func:`landed` is what the landing sensor and ``pinterest-pipeline run`` list
+(through the ``landing`` resource, ``defs/resources.landed_dates``).
 """
 
 from __future__ import annotations

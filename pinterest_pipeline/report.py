@@ -158,7 +158,7 @@ def freshness(loc) -> tuple[str | None, str | None, float | None]:
     from pinterest_pipeline.transforms import io
 
     try:
-        from pinterest_pipeline.runner import landed_dates
+        from pinterest_pipeline.defs.resources import landed_dates
 
         landed = landed_dates()
     except Exception:  # noqa: BLE001 - an unreachable landing only leaves the date unknown

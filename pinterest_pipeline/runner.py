@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from pinterest_pipeline import settings
+from pinterest_pipeline.defs.resources import landed_dates
 from pinterest_pipeline.stages import summary_line
 
 
@@ -55,16 +56,6 @@ def plan_dates(requested: list[str], partitions=None) -> DatePlan:
         too_early=sorted(d for d in requested if d < start),
         too_late=sorted(d for d in requested if d >= start and (not last or d > last)),
     )
-
-
-def landed_dates() -> list[str]:
-    """Every dt that has at least one landing file, over the three topics."""
-    from pinterest_pipeline.dates import landed
-    from pinterest_pipeline.defs.resources import landing_resource
-
-    with landing_resource().process_config_and_initialize_cm() as landing:
-        found = landed(landing.store(), landing.topic_prefix)
-    return sorted({dt for dates in found.values() for dt in dates})
 
 
 def _describe_failure(result) -> list[tuple[str, bool]]:

@@ -117,6 +117,29 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def command_line(stage: str, selected: Sequence[str], dt: str | None = None) -> list[str]:
+    """The parameters of one stage invocation (what :func:`parse_args` reads back)."""
+    if stage == "clean":
+        return ["--stage", "clean", "--date", str(dt), "--kinds", ",".join(selected)]
+    return ["--stage", "insights", "--names", ",".join(selected)]
+
+
+def location_options(loc) -> list[str]:
+    """Where to read and write as options (an existing cluster's environment is fixed)."""
+    return ["--landing-uri", loc.landing_uri, "--warehouse-uri", loc.warehouse_uri,
+            "--topic-prefix", loc.topic_prefix, "--table-format", loc.table_format]
+
+
+def location_env(loc) -> dict[str, str]:
+    """Where to read and write as environment variables (a job cluster, a child process)."""
+    return {
+        "PINTEREST_LANDING_URI": loc.landing_uri,
+        "PINTEREST_WAREHOUSE_URI": loc.warehouse_uri,
+        "PINTEREST_TOPIC_PREFIX": loc.topic_prefix,
+        "PINTEREST_TABLE_FORMAT": loc.table_format,
+    }
+
+
 # --- environment ------------------------------------------------------------------------
 
 
@@ -130,15 +153,10 @@ def locations(args: argparse.Namespace):
 
 def spark_session():
     """The cluster's session on Databricks; else local Spark or Spark Connect, as locally."""
-    from pinterest_pipeline.spark import SESSION_CONF, get_session
+    from pinterest_pipeline.spark import get_session, session_from_config
 
     if settings.on_databricks():
-        from pyspark.sql import SparkSession
-
-        spark = SparkSession.builder.getOrCreate()
-        for key, value in SESSION_CONF.items():
-            spark.conf.set(key, value)
-        return spark
+        return session_from_config({})  # the cluster's session, with the session settings
     return get_session(
         master=settings.get("PINTEREST_SPARK_MASTER"), remote=settings.get("PINTEREST_SPARK_REMOTE")
     )

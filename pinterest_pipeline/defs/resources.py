@@ -25,6 +25,8 @@ from dagster_aws.s3 import S3Resource
 from dagster_pyspark import PySparkResource
 
 from pinterest_pipeline import settings, stages
+from pinterest_pipeline.databricks import entrypoint
+from pinterest_pipeline.dates import landed
 from pinterest_pipeline.defs.metadata import selected_events, stage_events
 from pinterest_pipeline.ingest.landing import LandingStore, S3Landing, open_landing
 from pinterest_pipeline.spark import JIT_CONF, spark_config
@@ -120,23 +122,6 @@ WHEEL_PACKAGE = "pinterest_pipeline"
 WHEEL_ENTRY_POINT = "pinterest-pipeline-databricks"
 
 
-def stage_parameters(stage: str, *, dt: str | None = None, selected: Sequence[str] = ()) -> list[str]:
-    """The entrypoint's parameters for one stage invocation (only the selected kinds/names)."""
-    if stage == "clean":
-        return ["--stage", "clean", "--date", str(dt), "--kinds", ",".join(selected)]
-    return ["--stage", "insights", "--names", ",".join(selected)]
-
-
-def location_env(loc: Locations) -> dict[str, str]:
-    """Where the entrypoint reads and writes, as its environment variables."""
-    return {
-        "PINTEREST_LANDING_URI": loc.landing_uri,
-        "PINTEREST_WAREHOUSE_URI": loc.warehouse_uri,
-        "PINTEREST_TOPIC_PREFIX": loc.topic_prefix,
-        "PINTEREST_TABLE_FORMAT": loc.table_format,
-    }
-
-
 class PipesCompute(ComputeResource):
     """Runs each stage invocation as one external process speaking Dagster Pipes.
 
@@ -155,7 +140,7 @@ class PipesCompute(ComputeResource):
     def run_stage(self, context, stage, selected, dt):
         context.log.info(f"{stage} {', '.join(selected)} in one external run")
         label = f"clean dt={dt}" if stage == "clean" else stage
-        invocation = self.launch(context, stage_parameters(stage, dt=dt, selected=selected), label)
+        invocation = self.launch(context, entrypoint.command_line(stage, selected, dt), label)
         # No implicit materializations: an asset the job did not report fails the step.
         return invocation.get_results(implicit_materializations=False)
 
@@ -169,7 +154,7 @@ class SubprocessCompute(PipesCompute):
 
     def launch(self, context, parameters, label):
         env = {
-            **location_env(self.pipeline.locations()),
+            **entrypoint.location_env(self.pipeline.locations()),
             "PINTEREST_SPARK_MASTER": self.spark_master,
             "PINTEREST_SPARK_REMOTE": self.spark_remote,
         }
@@ -235,12 +220,9 @@ class DatabricksCompute(PipesCompute):
         if self.cluster_id:
             # A running cluster's environment cannot change per run: locations go as options.
             task["existing_cluster_id"] = self.cluster_id
-            task["python_wheel_task"]["parameters"] += [
-                "--landing-uri", loc.landing_uri, "--warehouse-uri", loc.warehouse_uri,
-                "--topic-prefix", loc.topic_prefix, "--table-format", loc.table_format,
-            ]
+            task["python_wheel_task"]["parameters"] += entrypoint.location_options(loc)
         else:
-            env = {**location_env(loc), "PINTEREST_DEPLOYMENT": "prod"}
+            env = {**entrypoint.location_env(loc), "PINTEREST_DEPLOYMENT": "prod"}
             task["new_cluster"] = self.cluster_spec(env)
         return jobs.SubmitTask.from_dict(task)
 
@@ -282,6 +264,13 @@ def landing_resource() -> LandingResource:
     return LandingResource(
         landing_uri=env("PINTEREST_LANDING_URI"), topic_prefix=env("PINTEREST_TOPIC_PREFIX"), s3=S3Resource()
     )
+
+
+def landed_dates() -> list[str]:
+    """Every landed ``dt`` over the three topics, listed through the ``landing`` resource."""
+    with landing_resource().process_config_and_initialize_cm() as landing:
+        found = landed(landing.store(), landing.topic_prefix)
+    return sorted({dt for dates in found.values() for dt in dates})
 
 
 def pipeline_config(deployment: str) -> PipelineConfig:
