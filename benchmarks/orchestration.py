@@ -42,7 +42,8 @@ def measure(landing: str) -> dict[str, float]:
     work = tempfile.mkdtemp(prefix="pinterest-orchestration-")
     os.environ.update(PINTEREST_LANDING_URI=landing, DAGSTER_HOME=os.path.join(work, "dagster"),
                       PINTEREST_WAREHOUSE_URI=os.path.join(work, "dagster-warehouse"))
-    from pinterest_pipeline.runner import landed_dates, run_dates
+    from pinterest_pipeline.defs.resources import landed_dates
+    from pinterest_pipeline.runner import run_dates
 
     dates = landed_dates()
     os.environ.setdefault("PINTEREST_START_DATE", min(dates))

@@ -19,7 +19,7 @@ Every figure is measured in this run, on this machine, side by side:
    memory), compared with DuckDB's tables.
 4. **Profile** of the slowest stage (:mod:`benchmarks.profile_clean`),
    **orchestration** overhead (:mod:`benchmarks.orchestration`) and the
-   **ingest** rates (``pinterest_pipeline.ingest.bench``).
+   **ingest** rates (``benchmarks/ingest.py``).
 5. Optional: ``--growth N`` (a bigger landing, e.g. 10,000,000 posts) and
    ``--nightly-days D`` (one new day of ``--posts`` after D days of clean
    history, against the same night with no history).
@@ -166,7 +166,7 @@ def profile(posts: int, work: Path) -> dict:
 
 
 def ingest(posts: int) -> dict:
-    from pinterest_pipeline.ingest import bench as ingest_bench
+    from benchmarks import ingest as ingest_bench
 
     rates = ingest_bench.run(posts=posts, echo=lambda _: None)
     rates["kafka_fraction_of_raw"] = round(3 * rates["kafka_posts_per_s"]
@@ -280,7 +280,7 @@ def write_report(results: dict, report: Path) -> None:
                   f"ratio **{night['ratio']}**.")]
     ing = results.get("ingest")
     if ing:
-        lines += ["", f"## Ingest ({ing['posts']:,} posts, `pinterest_pipeline/ingest/bench.py`)", "",
+        lines += ["", f"## Ingest ({ing['posts']:,} posts, `benchmarks/ingest.py`)", "",
                   "| path | rate |", "|---|---:|",
                   f"| broker raw produce | {ing['broker_raw_msgs_per_s']:,.0f} msg/s |",
                   (f"| emulator → Kafka direct | {ing['kafka_posts_per_s']:,.0f} posts/s "

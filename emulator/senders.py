@@ -30,14 +30,8 @@ def make_sender(via: str, target: str | None, *, topic_prefix: str, landing_uri:
         what = "a REST proxy URL" if via == "rest" else "Kafka bootstrap servers"
         raise ValueError(f"--via {via} needs {what} (e.g. --via {via} TARGET)")
     extra = {k: v for k, v in opts.items() if k not in _LANDING_OPTS}
-    module = "rest_sender" if via == "rest" else "kafka_sender"
-    try:
-        if via == "rest":
-            from .rest_sender import RestSender as cls
-        else:
-            from .kafka_sender import KafkaSender as cls
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.{module}":
-            raise
-        raise ImportError(f"--via {via} is not available in this build (no {__package__}.{module})") from None
+    if via == "rest":
+        from .rest_sender import RestSender as cls
+    else:
+        from .kafka_sender import KafkaSender as cls
     return cls(target, topic_prefix, **extra)

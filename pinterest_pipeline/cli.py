@@ -1,67 +1,14 @@
-"""``pinterest-pipeline``: demo, run, show, report, emulate, stack, bench."""
+"""``pinterest-pipeline``: parses the command line and dispatches (demo, run, show, report, emulate, stack)."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-from typing import Any, Sequence, TextIO
+from collections.abc import Sequence
 
 from pinterest_pipeline import contract, settings
-
-
-# --- show -----------------------------------------------------------------------
-
-
-def read_insight(name: str) -> tuple[list[str], list[dict[str, Any]]] | None:
-    """Columns and rows of a built insight table, or None if it was never built."""
-    path = contract.insight_path(settings.resolve_uri(settings.warehouse_uri()), name)
-    if "://" in path:
-        from pinterest_pipeline.spark import get_session
-
-        spark = get_session(remote=settings.get("PINTEREST_SPARK_REMOTE"))
-        df = spark.read.parquet(path)
-        return df.columns, [r.asDict() for r in df.collect()]
-    if not os.path.isdir(path):
-        return None
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    return table.column_names, table.to_pylist()
-
-
-def format_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """Rows as aligned text, numbers right-aligned."""
-    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
-    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
-    numeric = [all(isinstance(r[c], (int, float)) or r[c] is None for r in rows) for c in columns]
-
-    def line(values: list[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)
-        ).rstrip()
-
-    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
-
-
-def show(tables: Sequence[str], out: TextIO = sys.stdout) -> int:
-    missing = []
-    for name in tables:
-        found = read_insight(name)
-        if found is None:
-            missing.append(name)
-            continue
-        columns, rows = found
-        print(f"\n== insights/{name} ({len(rows)} rows)", file=out)
-        print(format_table(columns, rows), file=out)
-    if missing:
-        print(
-            f"not built yet: {', '.join(missing)} (run `pinterest-pipeline run --all` first)",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
-
+from pinterest_pipeline.dates import valid_date
 
 # --- commands --------------------------------------------------------------------
 
@@ -79,6 +26,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.show import show
+
     return show([args.table] if args.table else list(contract.INSIGHTS))
 
 
@@ -98,21 +47,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from pinterest_pipeline import demo
 
     return demo.main(args)
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from pinterest_pipeline import bench
-
-    return bench.main(args)
-
-
-def valid_date(text: str) -> str:
-    from datetime import datetime
-
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").strftime("%Y-%m-%d")
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date in YYYY-MM-DD form") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -159,11 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     stack_p = sub.add_parser("stack", help="local broker, REST proxy and S3 sink: up|down|status")
     stack.add_arguments(stack_p)
     stack_p.set_defaults(func=cmd_stack)
-    from pinterest_pipeline import bench
-
-    bench_p = sub.add_parser("bench", help="benchmarks that print numbers")
-    bench.add_arguments(bench_p)
-    bench_p.set_defaults(func=cmd_bench)
     from pinterest_pipeline import report
 
     report_p = sub.add_parser("report", help="write the insights report: HTML, a chart per table")

@@ -11,6 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pinterest_pipeline.insight_registry import (  # noqa: F401 - part of the contract
+    AGE_GROUPS,
+    JOIN_YEAR_RANGE,
+    POST_YEAR_RANGE,
+    REGISTRY,
+)
+
 # --- 1. Topics -------------------------------------------------------------
 
 DEFAULT_TOPIC_PREFIX = "pinterest"
@@ -66,11 +73,6 @@ PIN_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "tag_list": ("N,o, ,T,a,g,s, ,A,v,a,i,l,a,b,l,e",),
     "image_src": ("Image src error.",),
 }
-
-#: Every placeholder string, whatever the field.
-ALL_PLACEHOLDERS: tuple[str, ...] = tuple(
-    sorted({p for values in PIN_PLACEHOLDERS.values() for p in values})
-)
 
 SAVE_LOCATION_PREFIX = "Local save in "
 
@@ -173,67 +175,13 @@ LONGITUDE_RANGE = (-180.0, 180.0)
 AGE_RANGE = (0, 130)
 
 # --- 5. Insights ------------------------------------------------------------------
-
-AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
-    ("18-24", 18, 24),
-    ("25-35", 25, 35),
-    ("36-50", 36, 50),
-    ("+50", 51, None),
-)
-POST_YEAR_RANGE = (2018, 2022)
-JOIN_YEAR_RANGE = (2015, 2020)
+# One entry per table in ``insight_registry.REGISTRY``; these views are derived.
 
 #: Insight table -> ((column, Spark type), ...); the grouping columns come first.
-INSIGHT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "top_category_by_country": (
-        ("country", "string"),
-        ("category", "string"),
-        ("category_count", "bigint"),
-    ),
-    "top_category_by_year": (
-        ("post_year", "int"),
-        ("category", "string"),
-        ("category_count", "bigint"),
-    ),
-    "top_poster_by_country": (
-        ("country", "string"),
-        ("poster_name", "string"),
-        ("follower_count", "bigint"),
-    ),
-    "country_with_top_poster": (("country", "string"), ("follower_count", "bigint")),
-    "top_category_by_age_group": (
-        ("age_group", "string"),
-        ("category", "string"),
-        ("category_count", "bigint"),
-    ),
-    "median_followers_by_age_group": (
-        ("age_group", "string"),
-        ("median_follower_count", "bigint"),
-    ),
-    "users_joined_by_year": (("post_year", "int"), ("number_users_joined", "bigint")),
-    "median_followers_by_join_year": (
-        ("post_year", "int"),
-        ("median_follower_count", "bigint"),
-    ),
-    "median_followers_by_age_group_and_join_year": (
-        ("age_group", "string"),
-        ("post_year", "int"),
-        ("median_follower_count", "bigint"),
-    ),
-}
+INSIGHT_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {i.name: i.columns for i in REGISTRY}
 
-#: Grouping key columns of each insight table (unique per row).
-INSIGHT_KEYS: dict[str, tuple[str, ...]] = {
-    "top_category_by_country": ("country",),
-    "top_category_by_year": ("post_year",),
-    "top_poster_by_country": ("country",),
-    "country_with_top_poster": (),
-    "top_category_by_age_group": ("age_group",),
-    "median_followers_by_age_group": ("age_group",),
-    "users_joined_by_year": ("post_year",),
-    "median_followers_by_join_year": ("post_year",),
-    "median_followers_by_age_group_and_join_year": ("age_group", "post_year"),
-}
+#: Grouping key columns of each insight table (unique per row; none: exactly one row).
+INSIGHT_KEYS: dict[str, tuple[str, ...]] = {i.name: i.keys for i in REGISTRY}
 
 INSIGHTS: tuple[str, ...] = tuple(INSIGHT_COLUMNS)
 

@@ -2,17 +2,13 @@
 
 import dagster as dg
 
-from pinterest_pipeline import settings
-
-settings.apply_defaults()
-
-from pinterest_pipeline.defs.clean import clean_tables  # noqa: E402
-from pinterest_pipeline.defs.insights import insight_tables  # noqa: E402
-from pinterest_pipeline.defs.jobs import clean_job, insights_job, nightly_job  # noqa: E402
-from pinterest_pipeline.defs.raw import landing_sensor, raw_specs  # noqa: E402
-from pinterest_pipeline.defs.report import insights_report  # noqa: E402
-from pinterest_pipeline.defs.resources import build_resources  # noqa: E402
-from pinterest_pipeline.defs.schedules import nightly_schedule  # noqa: E402
+from pinterest_pipeline.defs.clean import clean_tables
+from pinterest_pipeline.defs.insights import insight_tables
+from pinterest_pipeline.defs.jobs import clean_job, insights_job, nightly_job
+from pinterest_pipeline.defs.raw import landing_sensor, raw_specs
+from pinterest_pipeline.defs.report import insights_report
+from pinterest_pipeline.defs.resources import build_resources
+from pinterest_pipeline.defs.schedules import nightly_schedule
 
 defs = dg.Definitions(
     assets=[*raw_specs, clean_tables, insight_tables, insights_report],

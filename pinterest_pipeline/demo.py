@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pinterest_pipeline import contract, settings
+from pinterest_pipeline import contract
 
 #: How long the sink may take to land what the proxy accepted.
 LANDING_TIMEOUT_S = 120.0
@@ -67,10 +67,9 @@ def _write_landing(posts: int, seed: int) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from pinterest_pipeline.cli import show
     from pinterest_pipeline.runner import run_dates
+    from pinterest_pipeline.show import show
 
-    settings.apply_defaults()
     code = None
     if args.via in ("auto", "rest"):
         code = _stream_through_stack(args.posts, args.seed, fallback=args.via == "auto")

@@ -158,7 +158,7 @@ def freshness(loc) -> tuple[str | None, str | None, float | None]:
     from pinterest_pipeline.transforms import io
 
     try:
-        from pinterest_pipeline.runner import landed_dates
+        from pinterest_pipeline.defs.resources import landed_dates
 
         landed = landed_dates()
     except Exception:  # noqa: BLE001 - an unreachable landing only leaves the date unknown
@@ -309,15 +309,9 @@ def render(report: Report) -> str:
 
 def locations():
     """Where the tables are, from the settings (the same ones the CLI runs use)."""
-    from pinterest_pipeline.defs.resources import table_format
     from pinterest_pipeline.stages import Locations
 
-    return Locations(
-        landing_uri=settings.resolve_uri(settings.landing_uri()),
-        warehouse_uri=settings.resolve_uri(settings.warehouse_uri()),
-        topic_prefix=settings.topic_prefix(),
-        table_format=table_format(settings.get("PINTEREST_DEPLOYMENT")),
-    )
+    return Locations.from_settings()
 
 
 def default_path(loc) -> str:
@@ -346,7 +340,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """``pinterest-pipeline report``: non-zero when a table is missing or a check failed."""
-    settings.apply_defaults()
     home = settings.resolve_uri(settings.get("DAGSTER_HOME"))
     if os.path.isdir(home):
         from dagster import DagsterInstance

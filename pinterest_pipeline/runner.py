@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import TextIO
 
 from pinterest_pipeline import settings
+from pinterest_pipeline.defs.resources import landed_dates
+from pinterest_pipeline.stages import summary_line
 
 
 def prepare_dagster_home() -> str:
@@ -43,57 +44,47 @@ class DatePlan:
     too_late: list[str]
 
 
-def plan_dates(requested: list[str]) -> DatePlan:
-    """Split landing dates into partitions and dates outside the partition range."""
-    start = settings.get("PINTEREST_START_DATE")
-    last = datetime.now(timezone.utc).strftime("%Y-%m-%d")  # today is a partition too
+def plan_dates(requested: list[str], partitions=None) -> DatePlan:
+    """Split landing dates into partitions and dates outside ``partitions`` (default: ``daily``)."""
+    from pinterest_pipeline.defs.partitions import daily
+
+    partitions = partitions or daily
+    start = partitions.start.strftime("%Y-%m-%d")
+    last = partitions.get_last_partition_key()  # None while the start is in the future
     return DatePlan(
-        dates=sorted(d for d in requested if start <= d <= last),
+        dates=sorted(d for d in requested if start <= d and last and d <= last),
         too_early=sorted(d for d in requested if d < start),
-        too_late=sorted(d for d in requested if d > last),
+        too_late=sorted(d for d in requested if d >= start and (not last or d > last)),
     )
 
 
-def landed_dates() -> list[str]:
-    """Every dt that has at least one landing file, over the three topics."""
-    from pinterest_pipeline.defs.raw import landing_dates
+def _describe_failure(result) -> list[tuple[str, bool]]:
+    """(problem, fails the command) per failed step and failed check; a WARN check does not fail it."""
+    from dagster import AssetCheckSeverity
 
-    found = landing_dates(settings.landing_uri(), settings.topic_prefix())
-    return sorted({dt for dates in found.values() for dt in dates})
-
-
-def _describe_failure(result) -> list[str]:
     problems = []
     for event in result.all_events:
         if event.is_step_failure:
             error = event.step_failure_data.error
             message = error.message.strip() if error else "unknown error"
-            problems.append(f"step {event.step_key} failed: {message}")
+            problems.append((f"step {event.step_key} failed: {message}", True))
     for evaluation in result.get_asset_check_evaluations():
         if not evaluation.passed:
-            severity = evaluation.severity.value
+            severity = evaluation.severity
             key = "/".join(evaluation.asset_key.path)
             details = {k: v.value for k, v in evaluation.metadata.items()}
-            problems.append(f"check {key}:{evaluation.check_name} failed ({severity}): {details}")
+            problems.append((f"check {key}:{evaluation.check_name} failed ({severity.value}): {details}",
+                             severity != AssetCheckSeverity.WARN))
     return problems
 
 
 def _summarize(result, out: TextIO) -> None:
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        key = "/".join(mat.asset_key.path)
         meta = {k: v.value for k, v in mat.metadata.items()}
-        if "rows_in" in meta:
-            print(
-                f"  {key:<12} dt={meta['dt']}: {meta['rows_in']} lines -> {meta['rows_out']} rows, "
-                f"{meta['quarantined']} quarantined, {meta['duplicates_collapsed']} duplicates "
-                f"collapsed ({meta['conflicts']} conflicts) [{meta['seconds']} s]",
-                file=out,
-            )
-        elif "dagster/uri" in meta:
-            print(f"  {key:<56} {meta['dagster/uri']}", file=out)
-        else:
-            print(f"  {key:<56} {meta.get('rows')} rows [{meta.get('seconds')} s]", file=out)
+        key = "/".join(mat.asset_key.path)
+        line = f"{key}: {meta['dagster/uri']}" if "dagster/uri" in meta else summary_line(key, meta)
+        print(f"  {line}", file=out)
 
 
 def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out: TextIO) -> None:
@@ -114,8 +105,8 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
     outcome.run_ids.append(result.run_id)
     _summarize(result, out)
     problems = _describe_failure(result)
-    blocking = [p for p in problems if "(WARN)" not in p]
-    for p in problems:
+    blocking = [p for p, fails in problems if fails]
+    for p, _ in problems:
         print(f"  ! {p}", file=out)
     if not result.success or blocking:
         outcome.ok = False
@@ -125,7 +116,6 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
 def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
     """``run --date D`` (one date, nightly job) or ``run --all`` (dates=None)."""
     prepare_dagster_home()
-    settings.apply_defaults()
     outcome = RunOutcome()
     requested = landed_dates() if dates is None else dates
     plan = plan_dates(requested)

@@ -1,7 +1,9 @@
 """The one environment helper: every setting, its variable and its default.
 
-Dagster resources read the same variables through ``EnvVar``; code outside the
-code location (CLI, emulator, stack, benchmarks) calls :func:`get`.
+Dagster resources read the same variables through ``EnvVar`` when they are set
+and take the default here otherwise (``defs/resources.env``); code outside the
+code location (CLI, emulator, stack, benchmarks) calls :func:`get`. Nothing
+writes the environment.
 """
 
 from __future__ import annotations
@@ -85,15 +87,20 @@ def topic_prefix() -> str:
     return get("PINTEREST_TOPIC_PREFIX")
 
 
+def on_databricks() -> bool:
+    """True inside a Databricks cluster (its runtime sets this variable)."""
+    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
+
+
+def table_format(deployment: str | None = None) -> str:
+    """``PINTEREST_TABLE_FORMAT``, else delta on prod or a Databricks cluster, parquet elsewhere."""
+    deployment = deployment or get("PINTEREST_DEPLOYMENT")
+    chosen = get("PINTEREST_TABLE_FORMAT")
+    return chosen or ("delta" if deployment == "prod" or on_databricks() else "parquet")
+
+
 def resolve_uri(uri: str) -> str:
     """Absolute form of a local path; URIs with a scheme are returned unchanged."""
     if "://" in uri:
         return uri.rstrip("/")
     return os.path.abspath(os.path.expanduser(uri))
-
-
-def apply_defaults() -> None:
-    """Put every unset setting's default into the environment (for Dagster ``EnvVar``)."""
-    for env, setting in SETTINGS.items():
-        if not os.environ.get(env):
-            os.environ[env] = setting.default

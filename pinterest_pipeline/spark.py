@@ -1,13 +1,16 @@
-"""One way to get a SparkSession: embedded local mode or Spark Connect.
+"""One way to configure a SparkSession: embedded local mode or Spark Connect.
 
-A Dagster run, the CLI and the tests all call :func:`get_session`; Spark's own
-``getOrCreate`` then hands every caller in the process the same session, so a
-run starts one JVM (or one Connect channel) however many assets it computes.
+:func:`spark_config` is the builder configuration; the code location hands it
+to dagster-pyspark's ``PySparkResource`` and everything else (the Pipes
+entrypoint, the CLI, the tests) calls :func:`get_session`, which builds the same
+session. Spark's own ``getOrCreate`` hands every caller in the process the
+same session, so a run starts one JVM (or one Connect channel) however many
+assets it computes. Nothing here imports Dagster (the entrypoint runs on
+clusters without it).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from pyspark.sql import SparkSession
@@ -29,6 +32,7 @@ JIT_CONF = {
 
 #: Extra settings for the embedded local session (small data, laptop-sized).
 LOCAL_CONF = {
+    "spark.log.level": "WARN",
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     # AQE coalesces small shuffles; 16 keeps a million-row dedup in memory.
@@ -43,17 +47,30 @@ LOCAL_CONF = {
 }
 
 
-def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline") -> SparkSession:
-    """The process's SparkSession: ``remote`` (sc://host:port) if set, else local ``master``."""
+def spark_config(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline") -> dict[str, str]:
+    """The builder configuration: ``remote`` (sc://host:port) if set, else local ``master``."""
     if remote:
-        spark = SparkSession.builder.remote(remote).appName(app_name).getOrCreate()
-    else:
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        builder = SparkSession.builder.master(master).appName(app_name)
-        for key, value in LOCAL_CONF.items():
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
-        spark.sparkContext.setLogLevel("WARN")
-    for key, value in SESSION_CONF.items():
+        return {"spark.remote": remote, "spark.app.name": app_name, **SESSION_CONF}
+    return {
+        "spark.master": master,
+        "spark.app.name": app_name,
+        "spark.pyspark.python": sys.executable,
+        **LOCAL_CONF,
+        **SESSION_CONF,
+    }
+
+
+def session_from_config(config: dict[str, str]) -> SparkSession:
+    """The process's SparkSession for a :func:`spark_config` (as ``PySparkResource`` builds it)."""
+    builder = SparkSession.builder
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    for key, value in SESSION_CONF.items():  # also on a session that existed already
         spark.conf.set(key, value)
     return spark
+
+
+def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline") -> SparkSession:
+    """The process's SparkSession: ``remote`` (sc://host:port) if set, else local ``master``."""
+    return session_from_config(spark_config(master, remote, app_name))

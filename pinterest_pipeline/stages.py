@@ -1,8 +1,10 @@
-"""The two stages of a run, as plain functions over a SparkSession.
+"""The two stages of a run, as plain functions over a SparkSession: the one stage API.
 
-``clean`` and ``insights`` are what a Dagster asset computes locally and what
-the Databricks entrypoint computes on a cluster: both call these functions, so
-the tables, the metadata and the check results are the same on every engine.
+:func:`run_stage` is what a Dagster asset computes locally (``LocalCompute``)
+and what the Pipes entrypoint computes in a child process, on Databricks or
+under MWAA: every path calls it, so the tables, the metadata and the check
+results are the same on every engine. :func:`typed_metadata` decides once how
+each metadata value is shown and :func:`summary_line` how a result is printed.
 Nothing here imports Dagster; results are plain dicts (JSON-able) that the
 caller turns into Dagster metadata or Pipes messages.
 """
@@ -10,13 +12,13 @@ caller turns into Dagster metadata or Pipes messages.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from pinterest_pipeline import contract
+from pinterest_pipeline import contract, settings
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
 from pinterest_pipeline.transforms import io
@@ -27,6 +29,10 @@ from pinterest_pipeline.transforms.validation import (
 )
 
 PREVIEW_ROWS = 10
+STAGES = ("clean", "insights")
+#: Metadata keys shown as markdown and as table paths; everything else is typed by value.
+MARKDOWN_KEYS = frozenset({"preview"})
+PATH_KEYS = frozenset({"table", "quarantine_table"})
 
 
 @dataclass(frozen=True)
@@ -38,6 +44,22 @@ class Locations:
     topic_prefix: str = contract.DEFAULT_TOPIC_PREFIX
     table_format: str = "parquet"  # "delta" on Databricks
 
+    @classmethod
+    def from_settings(
+        cls,
+        landing_uri: str | None = None,
+        warehouse_uri: str | None = None,
+        topic_prefix: str | None = None,
+        table_format: str | None = None,
+    ) -> Locations:
+        """From the settings (environment or defaults); a given value wins over its setting."""
+        return cls(
+            landing_uri=settings.resolve_uri(landing_uri or settings.landing_uri()),
+            warehouse_uri=settings.resolve_uri(warehouse_uri or settings.warehouse_uri()),
+            topic_prefix=topic_prefix or settings.topic_prefix(),
+            table_format=table_format or settings.table_format(),
+        )
+
 
 @dataclass
 class StageResult:
@@ -46,7 +68,10 @@ class StageResult:
     asset_key: tuple[str, ...]
     metadata: dict[str, Any]
     checks: list[CheckOutcome] = field(default_factory=list)
-    partition: str | None = None
+
+    @property
+    def key(self) -> str:
+        return "/".join(self.asset_key)
 
 
 def markdown_table(rows: list[dict[str, Any]], columns: Iterable[str]) -> str:
@@ -110,7 +135,7 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
             r["reason"]: r["count"]
             for r in quarantined.groupBy("reason").count().orderBy("reason").collect()
         }
-    return StageResult(("clean", kind), metadata, checks, partition=dt)
+    return StageResult(("clean", kind), metadata, checks)
 
 
 def read_clean_tables(spark: SparkSession, loc: Locations) -> dict[str, DataFrame]:
@@ -160,6 +185,69 @@ def build_insights(
     return results
 
 
+def run_stage(
+    spark: SparkSession,
+    stage: str,
+    loc: Locations,
+    selected: Sequence[str],
+    dt: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> list[StageResult]:
+    """One stage: ``clean`` the ``selected`` kinds of date ``dt``, or build the ``selected`` insights."""
+    if stage == "clean":
+        if not dt:
+            raise ValueError("the clean stage needs a landing date")
+        results = []
+        for kind in selected:
+            if log:
+                log(f"cleaning {kind} for dt={dt}")
+            results.append(clean_partition(spark, kind, dt, loc))
+        return results
+    if stage != "insights":
+        raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
+    if log:
+        log(f"computing {len(selected)} insight tables: {', '.join(selected)}")
+    return build_insights(spark, selected, loc)
+
+
+def metadata_type(key: str, value: Any) -> str:
+    """How a metadata value is shown (a Dagster Pipes metadata type name)."""
+    if key in MARKDOWN_KEYS:
+        return "md"
+    if key in PATH_KEYS:
+        return "path"
+    if isinstance(value, (dict, list, tuple)):
+        return "json"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "null" if value is None else "text"
+
+
+def typed_metadata(values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Plain metadata as ``{"raw_value", "type"}`` pairs (Pipes' form; ``defs/metadata`` maps it locally)."""
+    out = {}
+    for key, value in values.items():
+        kind = metadata_type(key, value)
+        out[key] = {"raw_value": str(value) if kind == "text" else value, "type": kind}
+    return out
+
+
+def summary_line(key: str, meta: dict[str, Any]) -> str:
+    """One line per materialized asset, as ``run`` and the entrypoint print it."""
+    if "rows_in" in meta:
+        return (
+            f"{key}: {meta['rows_in']} lines -> {meta['rows_out']} rows, {meta['quarantined']} "
+            f"quarantined, {meta['duplicates_collapsed']} duplicates collapsed "
+            f"({meta['conflicts']} conflicts) [dt={meta['dt']}, {meta['seconds']} s]"
+        )
+    return f"{key}: {meta.get('rows')} rows [{meta.get('seconds')} s]"
+
+
 def read_insight_rows(spark: SparkSession, name: str, loc: Locations) -> list[dict[str, Any]] | None:
+    """The rows of a built insight table, or None if it was never built."""
     df = io.read_table(spark, contract.insight_path(loc.warehouse_uri, name), loc.table_format)
     return None if df is None else [r.asDict() for r in df.collect()]

@@ -1,16 +1,24 @@
-"""Shared pytest fixtures: one local Spark session for the whole test run."""
+"""Shared pytest fixtures: one local Spark session for the whole test run, the real sample."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.sample import require_sample
+
 
 @pytest.fixture(scope="session")
 def spark():
-    """The product's local session (``spark.get_session``) on local[2], 2 shuffle partitions."""
-    from pinterest_pipeline.spark import get_session
+    """The product's local session (``spark.spark_config``) on local[2], 2 shuffle partitions."""
+    from pinterest_pipeline.spark import session_from_config, spark_config
 
-    session = get_session(master="local[2]", app_name="pinterest-pipeline-tests")
-    session.conf.set("spark.sql.shuffle.partitions", "2")
+    config = spark_config(master="local[2]", app_name="pinterest-pipeline-tests")
+    session = session_from_config({**config, "spark.sql.shuffle.partitions": "2"})
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_dir():
+    """The real sample records (skips, saying where they were looked for, when absent)."""
+    return require_sample()

@@ -14,8 +14,9 @@ import pytest
 
 from pinterest_pipeline import contract
 from tests import reference
-
 from tests.sample import SAMPLE_DIR as SAMPLE
+from tests.sample import require_sample
+
 CLI = str(Path(sys.executable).parent / "pinterest-pipeline")
 
 pytestmark = pytest.mark.integration
@@ -30,8 +31,7 @@ def cli(env, *args, check=True):
 
 @pytest.fixture(scope="module")
 def pipeline_env(tmp_path_factory):
-    if not SAMPLE.is_dir():
-        pytest.skip(f"real sample not found at {SAMPLE} (it lives in the shared folder beside the repo)")
+    require_sample()
     root = tmp_path_factory.mktemp("e2e")
     env = {
         **os.environ,

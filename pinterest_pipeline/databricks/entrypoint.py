@@ -7,9 +7,9 @@ entry point ``pinterest-pipeline-databricks``)::
     pinterest-pipeline-databricks --stage clean --date 2024-01-02 [--kinds pin,geo,user]
     pinterest-pipeline-databricks --stage insights [--names top_category_by_country,...]
 
-It calls the same functions as a local Dagster run (``stages.clean_partition``
-and ``stages.build_insights``), so tables, metadata and check outcomes are the
-same on every engine. Where it reads and writes comes from the environment
+It calls the same stage API as a local Dagster run (``stages.run_stage``,
+``stages.typed_metadata``, ``stages.summary_line``), so tables, metadata and
+check outcomes are the same on every engine. Where it reads and writes comes from the environment
 (``PINTEREST_LANDING_URI``, ``PINTEREST_WAREHOUSE_URI``,
 ``PINTEREST_TOPIC_PREFIX``, ``PINTEREST_TABLE_FORMAT``; a job cluster gets them
 as ``spark_env_vars``) or from the ``--landing-uri``/... options (an existing
@@ -27,7 +27,6 @@ always ends the process with a traceback and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -51,14 +50,10 @@ from dagster_pipes import (
 )
 
 from pinterest_pipeline import contract, settings
-from pinterest_pipeline.cli import valid_date
+from pinterest_pipeline.dates import valid_date
 
 PROG = "pinterest-pipeline-databricks"
-STAGES = ("clean", "insights")
-
-#: Metadata keys whose values are markdown / table paths (as in ``defs/metadata.to_metadata``).
-MARKDOWN_KEYS = frozenset({"preview"})
-PATH_KEYS = frozenset({"table", "quarantine_table"})
+STAGES = ("clean", "insights")  # stages.STAGES, without importing Spark for --help
 
 
 # --- arguments ----------------------------------------------------------------------
@@ -118,47 +113,50 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.stage == "clean" and not args.date:
         parser.error("--stage clean needs --date YYYY-MM-DD")
+    args.selected = args.kinds if args.stage == "clean" else args.names
     return args
+
+
+def command_line(stage: str, selected: Sequence[str], dt: str | None = None) -> list[str]:
+    """The parameters of one stage invocation (what :func:`parse_args` reads back)."""
+    if stage == "clean":
+        return ["--stage", "clean", "--date", str(dt), "--kinds", ",".join(selected)]
+    return ["--stage", "insights", "--names", ",".join(selected)]
+
+
+def location_options(loc) -> list[str]:
+    """Where to read and write as options (an existing cluster's environment is fixed)."""
+    return ["--landing-uri", loc.landing_uri, "--warehouse-uri", loc.warehouse_uri,
+            "--topic-prefix", loc.topic_prefix, "--table-format", loc.table_format]
+
+
+def location_env(loc) -> dict[str, str]:
+    """Where to read and write as environment variables (a job cluster, a child process)."""
+    return {
+        "PINTEREST_LANDING_URI": loc.landing_uri,
+        "PINTEREST_WAREHOUSE_URI": loc.warehouse_uri,
+        "PINTEREST_TOPIC_PREFIX": loc.topic_prefix,
+        "PINTEREST_TABLE_FORMAT": loc.table_format,
+    }
 
 
 # --- environment ------------------------------------------------------------------------
 
 
-def on_databricks() -> bool:
-    return bool(os.environ.get("DATABRICKS_RUNTIME_VERSION"))
-
-
 def locations(args: argparse.Namespace):
     from pinterest_pipeline.stages import Locations
 
-    table_format = (
-        args.table_format
-        or settings.get("PINTEREST_TABLE_FORMAT")
-        or (
-            "delta"
-            if on_databricks() or settings.get("PINTEREST_DEPLOYMENT") == "prod"
-            else "parquet"
-        )
-    )
-    return Locations(
-        landing_uri=settings.resolve_uri(args.landing_uri or settings.landing_uri()),
-        warehouse_uri=settings.resolve_uri(args.warehouse_uri or settings.warehouse_uri()),
-        topic_prefix=args.topic_prefix or settings.topic_prefix(),
-        table_format=table_format,
+    return Locations.from_settings(
+        args.landing_uri, args.warehouse_uri, args.topic_prefix, args.table_format
     )
 
 
 def spark_session():
     """The cluster's session on Databricks; else local Spark or Spark Connect, as locally."""
-    from pinterest_pipeline.spark import SESSION_CONF, get_session
+    from pinterest_pipeline.spark import get_session, session_from_config
 
-    if on_databricks():
-        from pyspark.sql import SparkSession
-
-        spark = SparkSession.builder.getOrCreate()
-        for key, value in SESSION_CONF.items():
-            spark.conf.set(key, value)
-        return spark
+    if settings.on_databricks():
+        return session_from_config({})  # the cluster's session, with the session settings
     return get_session(
         master=settings.get("PINTEREST_SPARK_MASTER"), remote=settings.get("PINTEREST_SPARK_REMOTE")
     )
@@ -187,7 +185,7 @@ def pipes_io(loader: PipesParamsLoader) -> tuple[PipesContextLoader, PipesMessag
         return PipesUnityCatalogVolumesContextLoader(), PipesUnityCatalogVolumesMessageWriter(
             interval=1
         )
-    if on_databricks():
+    if settings.on_databricks():
         return PipesDbfsContextLoader(), PipesDbfsMessageWriter(interval=1)
     return PipesDefaultContextLoader(), PipesDefaultMessageWriter()
 
@@ -195,83 +193,35 @@ def pipes_io(loader: PipesParamsLoader) -> tuple[PipesContextLoader, PipesMessag
 # --- the stage ---------------------------------------------------------------------------
 
 
-def compute(spark, args: argparse.Namespace, loc, log=None) -> list:
-    """The stage's results (``stages.StageResult``), exactly as ``LocalCompute`` computes them."""
-    from pinterest_pipeline import stages
-
-    if args.stage == "clean":
-        results = []
-        for kind in args.kinds:
-            if log:
-                log.info(f"cleaning {kind} for dt={args.date}")
-            results.append(stages.clean_partition(spark, kind, args.date, loc))
-        return results
-    if log:
-        log.info(f"computing {len(args.names)} insight tables: {', '.join(args.names)}")
-    return stages.build_insights(spark, args.names, loc)
-
-
-def pipes_metadata(
-    values: dict[str, Any], markdown=MARKDOWN_KEYS, paths=PATH_KEYS
-) -> dict[str, Any]:
-    """Plain metadata as typed Pipes values, the same types ``defs/metadata`` gives locally."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in markdown:
-            kind = "md"
-        elif key in paths:
-            kind = "path"
-        elif isinstance(value, (dict, list, tuple)):
-            kind = "json"
-        elif isinstance(value, bool):
-            kind = "bool"
-        elif isinstance(value, int):
-            kind = "int"
-        elif isinstance(value, float):
-            kind = "float"
-        elif value is None:
-            kind = "null"
-        else:
-            kind, value = "text", str(value)
-        out[key] = {"raw_value": value, "type": kind}
-    return out
-
-
-def asset_key(result) -> str:
-    return "/".join(result.asset_key)
-
-
 def report(pipes: PipesContext, results: Sequence) -> None:
     """One materialization per asset, then one check result per outcome (the local order)."""
+    from pinterest_pipeline.stages import typed_metadata
+
     for result in results:
-        key = asset_key(result)
-        pipes.report_asset_materialization(asset_key=key, metadata=pipes_metadata(result.metadata))
+        pipes.report_asset_materialization(
+            asset_key=result.key, metadata=typed_metadata(result.metadata)
+        )
         for outcome in result.checks:
             pipes.report_asset_check(
                 check_name=outcome.name,
                 passed=bool(outcome.passed),
                 severity=outcome.severity,
-                metadata=pipes_metadata(outcome.metadata, markdown=(), paths=()),
-                asset_key=key,
+                metadata=typed_metadata(outcome.metadata),
+                asset_key=result.key,
             )
 
 
 def failed_checks(results: Sequence) -> list[tuple[str, Any]]:
-    return [(asset_key(r), o) for r in results for o in r.checks if not o.passed]
+    return [(r.key, o) for r in results for o in r.checks if not o.passed]
 
 
 def summarize(results: Sequence, out: TextIO = sys.stdout) -> None:
+    from pinterest_pipeline.stages import summary_line
+
     for result in results:
-        meta = result.metadata
-        if "rows_in" in meta:
-            line = (
-                f"{meta['rows_in']} lines -> {meta['rows_out']} rows, {meta['quarantined']} "
-                f"quarantined, {meta['duplicates_collapsed']} duplicates collapsed"
-            )
-        else:
-            line = f"{meta.get('rows')} rows"
         checks = ", ".join(f"{o.name} {'ok' if o.passed else 'FAILED'}" for o in result.checks)
-        print(f"{asset_key(result)}: {line} -> {meta.get('table')} [{checks}]", file=out)
+        print(f"{summary_line(result.key, result.metadata)} -> {result.metadata.get('table')} "
+              f"[{checks}]", file=out)
     for key, outcome in failed_checks(results):
         print(
             f"check {key}:{outcome.name} failed ({outcome.severity}): {outcome.metadata}", file=out
@@ -284,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns 0; raises ``SystemExit(1)`` when, outside Pipes, a blocking check
     failed (a Databricks wheel task ignores return values, not exits).
     """
+    from pinterest_pipeline.stages import run_stage
+
     args = parse_args(argv)
     loc = locations(args)
     spark = spark_session()  # before Pipes: the DBFS writer asks the active session for log paths
@@ -293,7 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open_dagster_pipes(
             params_loader=loader, context_loader=context_loader, message_writer=message_writer
         ) as pipes:
-            results = compute(spark, args, loc, log=pipes.log)
+            results = run_stage(spark, args.stage, loc, args.selected, args.date, log=pipes.log.info)
             report(pipes, results)
         return 0
     print(
@@ -301,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"warehouse={loc.warehouse_uri}",
         flush=True,
     )
-    results = compute(spark, args, loc)
+    results = run_stage(spark, args.stage, loc, args.selected, args.date)
     summarize(results)
     if any(o.blocking for _, o in failed_checks(results)):
         print(f"{PROG}: a blocking check failed", file=sys.stderr)

@@ -12,29 +12,16 @@ import dagster as dg
 from pinterest_pipeline import contract
 from pinterest_pipeline.defs.clean import CLEAN_KEYS
 from pinterest_pipeline.defs.resources import ComputeResource
+from pinterest_pipeline.insight_registry import BY_NAME, REGISTRY
 from pinterest_pipeline.transforms.validation import INSIGHT_CHECK
 
 INSIGHT_KEYS = {name: dg.AssetKey(["insights", name]) for name in contract.INSIGHTS}
 
-#: Which clean tables each insight reads.
-INSIGHT_INPUTS = {
-    "top_category_by_country": ("pin", "geo"),
-    "top_category_by_year": ("pin", "geo"),
-    "top_poster_by_country": ("pin", "geo"),
-    "country_with_top_poster": ("pin", "geo"),
-    "top_category_by_age_group": ("pin", "user"),
-    "median_followers_by_age_group": ("pin", "user"),
-    "users_joined_by_year": ("user",),
-    "median_followers_by_join_year": ("pin", "user"),
-    "median_followers_by_age_group_and_join_year": ("pin", "user"),
-}
-
 insight_specs = [
     dg.AssetSpec(
         INSIGHT_KEYS[name],
-        deps=[CLEAN_KEYS[kind] for kind in INSIGHT_INPUTS[name]],
-        description=f"Insight `{name}`: "
-        f"{', '.join(c for c, _ in contract.INSIGHT_COLUMNS[name])}.",
+        deps=[CLEAN_KEYS[kind] for kind in BY_NAME[name].inputs],
+        description=f"{BY_NAME[name].description} Columns: {', '.join(BY_NAME[name].column_names)}.",
         group_name="insights",
         kinds={"spark", "sql"},
     )
@@ -42,8 +29,8 @@ insight_specs = [
 ]
 
 insight_check_specs = [
-    dg.AssetCheckSpec(INSIGHT_CHECK.name, asset=INSIGHT_KEYS[name], description=INSIGHT_CHECK.description)
-    for name in contract.INSIGHTS
+    dg.AssetCheckSpec(INSIGHT_CHECK.name, asset=INSIGHT_KEYS[i.name], description=i.check_description)
+    for i in REGISTRY
 ]
 
 

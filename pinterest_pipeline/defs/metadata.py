@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import dagster as dg
 
-from pinterest_pipeline.stages import StageResult
+from pinterest_pipeline.stages import StageResult, typed_metadata
 from pinterest_pipeline.transforms.validation import CheckOutcome
 
-MARKDOWN_KEYS = {"preview"}
+#: ``stages.metadata_type`` names -> Dagster metadata values (Pipes does the same on its side).
+_VALUES = {
+    "md": dg.MetadataValue.md,
+    "path": dg.MetadataValue.path,
+    "json": dg.MetadataValue.json,
+    "text": dg.MetadataValue.text,
+    "int": dg.MetadataValue.int,
+    "float": dg.MetadataValue.float,
+    "bool": dg.MetadataValue.bool,
+    "null": lambda _: dg.MetadataValue.null(),
+}
 
 
-def to_metadata(values: dict[str, Any]) -> dict[str, Any]:
-    """Markdown previews as markdown, tables as paths, everything else as is."""
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        if key in MARKDOWN_KEYS:
-            out[key] = dg.MetadataValue.md(value)
-        elif key in {"table", "quarantine_table"}:
-            out[key] = dg.MetadataValue.path(value)
-        elif isinstance(value, (dict, list)):
-            out[key] = dg.MetadataValue.json(value)
-        else:
-            out[key] = value
-    return out
+def to_metadata(values: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    """Plain metadata typed as ``stages.typed_metadata`` says (as the entrypoint reports it)."""
+    return {k: _VALUES[v["type"]](v["raw_value"]) for k, v in typed_metadata(values).items()}
 
 
 def check_result(asset_key: dg.AssetKey, outcome: CheckOutcome) -> dg.AssetCheckResult:
@@ -33,20 +34,22 @@ def check_result(asset_key: dg.AssetKey, outcome: CheckOutcome) -> dg.AssetCheck
         check_name=outcome.name,
         passed=outcome.passed,
         severity=dg.AssetCheckSeverity(outcome.severity),
-        metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
-                  for k, v in outcome.metadata.items()},
+        metadata=to_metadata(outcome.metadata),
     )
 
 
-def selected_checks(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, outcomes):
-    """Check results for the outcomes whose check was selected in this run."""
-    for outcome in outcomes:
-        if dg.AssetCheckKey(asset_key, outcome.name) in context.selected_asset_check_keys:
-            yield check_result(asset_key, outcome)
-
-
-def stage_events(context: dg.AssetExecutionContext, result: StageResult):
-    """A stage result as a materialization followed by its selected check results."""
+def stage_events(result: StageResult) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """A stage result as a materialization followed by its check results."""
     key = dg.AssetKey(list(result.asset_key))
     yield dg.MaterializeResult(asset_key=key, metadata=to_metadata(result.metadata))
-    yield from selected_checks(context, key, result.checks)
+    for outcome in result.checks:
+        yield check_result(key, outcome)
+
+
+def selected_events(context: dg.AssetExecutionContext, events: Iterable) -> Iterator:
+    """The events, less the check results of checks this run did not select."""
+    for event in events:
+        if not isinstance(event, dg.AssetCheckResult) or (
+            dg.AssetCheckKey(event.asset_key, event.check_name) in context.selected_asset_check_keys
+        ):
+            yield event

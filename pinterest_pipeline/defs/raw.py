@@ -12,13 +12,14 @@ such a date with the reason), never skips it silently.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 
 import dagster as dg
 
-from pinterest_pipeline import contract, settings
+from pinterest_pipeline import contract
+from pinterest_pipeline.dates import landed
 from pinterest_pipeline.defs.partitions import daily, start_date
-from pinterest_pipeline.ingest.landing import LandedFile, open_landing
+from pinterest_pipeline.defs.resources import LandingResource
+from pinterest_pipeline.ingest.landing import LandedFile
 
 RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in contract.KINDS}
 
@@ -44,31 +45,18 @@ def summarize(files: list[LandedFile], store) -> dict[str, int]:
     }
 
 
-def landing_dates(landing_uri: str, topic_prefix: str) -> dict[str, dict[str, list[LandedFile]]]:
-    """kind -> dt -> landed files."""
-    store = open_landing(settings.resolve_uri(landing_uri))
-    found: dict[str, dict[str, list[LandedFile]]] = {k: defaultdict(list) for k in contract.KINDS}
-    for kind in contract.KINDS:
-        for f in store.list(contract.landing_prefix(contract.topic_name(kind, topic_prefix))):
-            part = f.key.split("/")[2]
-            if part.startswith("dt="):
-                found[kind][part[3:]].append(f)
-    return found
-
-
 @dg.sensor(
     name="landing_sensor",
     description="Notices new landing files and records them as raw/* asset events.",
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
-def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-    landing_uri = settings.landing_uri()
-    store = open_landing(settings.resolve_uri(landing_uri))
+def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource) -> dg.SensorResult:
+    store = landing.store()
     seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     first = start_date()
     events, too_early = [], set()
-    for kind, dates in landing_dates(landing_uri, settings.topic_prefix()).items():
+    for kind, dates in landed(store, landing.topic_prefix).items():
         for dt, files in sorted(dates.items()):
             fingerprint = f"{len(files)}:{sum(f.size for f in files)}:{max(f.mtime for f in files)}"
             if seen.get(f"{kind}/{dt}") == fingerprint:

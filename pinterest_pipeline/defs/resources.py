@@ -6,81 +6,115 @@
 through Dagster Pipes (the Databricks entrypoint, on local Spark or Connect).
 ``prod``: each stage is one Databricks job run submitted through
 dagster-databricks Pipes; landing and warehouse are cloud URIs, tables Delta.
-Every value comes from an environment variable through ``EnvVar``; the
-defaults of :mod:`pinterest_pipeline.settings` are filled in first, so the UI
-shows where each value came from.
+A value whose environment variable is set comes through ``EnvVar`` (the UI
+shows where it came from); an unset one is its default from
+:mod:`pinterest_pipeline.settings`. Spark is dagster-pyspark's
+``PySparkResource`` (local, or Spark Connect through ``spark.remote``); the
+landing on ``s3://`` is reached through dagster-aws' ``S3Resource``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import dagster as dg
-from pyspark.sql import SparkSession
+from dagster_aws.s3 import S3Resource
+from dagster_pyspark import PySparkResource
 
 from pinterest_pipeline import settings, stages
-from pinterest_pipeline.defs.metadata import stage_events
-from pinterest_pipeline.spark import JIT_CONF, get_session
+from pinterest_pipeline.databricks import entrypoint
+from pinterest_pipeline.dates import landed
+from pinterest_pipeline.defs.metadata import selected_events, stage_events
+from pinterest_pipeline.ingest.landing import LandingStore, S3Landing, open_landing
+from pinterest_pipeline.spark import JIT_CONF, spark_config
 from pinterest_pipeline.stages import Locations
 
 StageEvent = dg.MaterializeResult | dg.AssetCheckResult
 
 
-class ComputeResource(Protocol):
-    """Where a stage runs; the assets only ever talk to this (resource key ``compute``)."""
+class ComputeResource(dg.ConfigurableResource):
+    """Where a stage runs; the assets only ever talk to this (resource key ``compute``).
+
+    Every implementation yields the same events for the same stage: one
+    materialization per asset, then its selected check results.
+    """
+
+    def run_stage(
+        self, context: dg.AssetExecutionContext, stage: str, selected: Sequence[str], dt: str | None
+    ) -> Iterable[StageEvent]:
+        raise NotImplementedError
 
     def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
         """Clean ``kinds`` for landing date ``dt``; yield materializations and check results."""
+        yield from selected_events(context, self.run_stage(context, "clean", kinds, dt))
 
     def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
         """Build the named insight tables; yield materializations and check results."""
+        yield from selected_events(context, self.run_stage(context, "insights", names, None))
 
 
-class SparkResource(dg.ConfigurableResource):
-    """A SparkSession shared by every asset of a run (one JVM per run)."""
+def env(name: str) -> Any:
+    """A setting for a resource field: ``EnvVar`` when its variable is set, else its default."""
+    return dg.EnvVar(name) if os.environ.get(name) else settings.get(name)
 
-    master: str = "local[*]"
-    remote: str = ""
 
-    def session(self) -> SparkSession:
-        return get_session(master=self.master, remote=self.remote)
+def env_int(name: str) -> Any:
+    return dg.EnvVar.int(name) if os.environ.get(name) else int(settings.get(name))
+
+
+class LandingResource(dg.ConfigurableResource):
+    """The landing zone (a folder or ``s3://bucket/prefix``) and the topic prefix.
+
+    The landing sensor and ``pinterest-pipeline run`` list it through this;
+    on ``s3://`` the client is dagster-aws' ``S3Resource`` (endpoint, region and
+    credentials as boto3 finds them, ``AWS_ENDPOINT_URL_S3`` included).
+    """
+
+    landing_uri: str
+    topic_prefix: str
+    s3: S3Resource
+
+    def uri(self) -> str:
+        return settings.resolve_uri(self.landing_uri)
+
+    def store(self) -> LandingStore:
+        uri = self.uri()
+        if uri.startswith("s3://"):
+            return S3Landing(uri, client=self.s3.get_client())
+        return open_landing(uri)
 
 
 class PipelineConfig(dg.ConfigurableResource):
-    """Where the landing and the warehouse are, and the topic prefix."""
+    """Where the landing and the warehouse are, the topic prefix and the table format."""
 
-    landing_uri: str
+    landing: LandingResource
     warehouse_uri: str
-    topic_prefix: str
     table_format: str = "parquet"
 
     def locations(self) -> Locations:
         return Locations(
-            landing_uri=settings.resolve_uri(self.landing_uri),
+            landing_uri=self.landing.uri(),
             warehouse_uri=settings.resolve_uri(self.warehouse_uri),
-            topic_prefix=self.topic_prefix,
+            topic_prefix=self.landing.topic_prefix,
             table_format=self.table_format,
         )
 
 
-class LocalCompute(dg.ConfigurableResource):
+class LocalCompute(ComputeResource):
     """Runs a stage in this process on the shared SparkSession (local or Spark Connect)."""
 
-    spark: SparkResource
+    spark: PySparkResource
     pipeline: PipelineConfig
 
-    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
-        session, loc = self.spark.session(), self.pipeline.locations()
-        for kind in kinds:
-            context.log.info(f"cleaning {kind} for dt={dt}")
-            yield from stage_events(context, stages.clean_partition(session, kind, dt, loc))
-
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        context.log.info(f"computing {len(names)} insight tables: {', '.join(names)}")
-        for result in stages.build_insights(self.spark.session(), names, self.pipeline.locations()):
-            yield from stage_events(context, result)
+    def run_stage(self, context, stage, selected, dt):
+        results = stages.run_stage(
+            self.spark.spark_session, stage, self.pipeline.locations(), selected, dt, log=context.log.info
+        )
+        for result in results:
+            yield from stage_events(result)
 
 
 ENTRYPOINT_MODULE = "pinterest_pipeline.databricks.entrypoint"
@@ -88,24 +122,7 @@ WHEEL_PACKAGE = "pinterest_pipeline"
 WHEEL_ENTRY_POINT = "pinterest-pipeline-databricks"
 
 
-def stage_parameters(stage: str, *, dt: str | None = None, selected: Sequence[str] = ()) -> list[str]:
-    """The entrypoint's parameters for one stage invocation (only the selected kinds/names)."""
-    if stage == "clean":
-        return ["--stage", "clean", "--date", str(dt), "--kinds", ",".join(selected)]
-    return ["--stage", "insights", "--names", ",".join(selected)]
-
-
-def location_env(loc: Locations) -> dict[str, str]:
-    """Where the entrypoint reads and writes, as its environment variables."""
-    return {
-        "PINTEREST_LANDING_URI": loc.landing_uri,
-        "PINTEREST_WAREHOUSE_URI": loc.warehouse_uri,
-        "PINTEREST_TOPIC_PREFIX": loc.topic_prefix,
-        "PINTEREST_TABLE_FORMAT": loc.table_format,
-    }
-
-
-class PipesCompute(dg.ConfigurableResource):
+class PipesCompute(ComputeResource):
     """Runs each stage invocation as one external process speaking Dagster Pipes.
 
     The process is ``pinterest-pipeline-databricks`` (the entrypoint module); it
@@ -120,38 +137,26 @@ class PipesCompute(dg.ConfigurableResource):
     ) -> dg.PipesClientCompletedInvocation:
         raise NotImplementedError
 
-    def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
-        context.log.info(f"cleaning {', '.join(kinds)} for dt={dt} in one external run")
-        params = stage_parameters("clean", dt=dt, selected=kinds)
-        yield from self._events(context, self.launch(context, params, f"clean dt={dt}"))
-
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        context.log.info(f"computing {len(names)} insight tables in one external run: {', '.join(names)}")
-        params = stage_parameters("insights", selected=names)
-        yield from self._events(context, self.launch(context, params, "insights"))
-
-    @staticmethod
-    def _events(context: dg.AssetExecutionContext, invocation) -> Iterator[StageEvent]:
+    def run_stage(self, context, stage, selected, dt):
+        context.log.info(f"{stage} {', '.join(selected)} in one external run")
+        label = f"clean dt={dt}" if stage == "clean" else stage
+        invocation = self.launch(context, entrypoint.command_line(stage, selected, dt), label)
         # No implicit materializations: an asset the job did not report fails the step.
-        for result in invocation.get_results(implicit_materializations=False):
-            if isinstance(result, dg.AssetCheckResult):
-                key = dg.AssetCheckKey(result.asset_key, result.check_name)
-                if key not in context.selected_asset_check_keys:
-                    continue
-            yield result
+        return invocation.get_results(implicit_materializations=False)
 
 
 class SubprocessCompute(PipesCompute):
     """Each stage in a child Python process (``PipesSubprocessClient``): local Spark or Connect."""
 
-    spark: SparkResource
+    spark_master: str = "local[*]"
+    spark_remote: str = ""
     python: str = ""
 
     def launch(self, context, parameters, label):
         env = {
-            **location_env(self.pipeline.locations()),
-            "PINTEREST_SPARK_MASTER": self.spark.master,
-            "PINTEREST_SPARK_REMOTE": self.spark.remote,
+            **entrypoint.location_env(self.pipeline.locations()),
+            "PINTEREST_SPARK_MASTER": self.spark_master,
+            "PINTEREST_SPARK_REMOTE": self.spark_remote,
         }
         command = [self.python or sys.executable, "-m", ENTRYPOINT_MODULE, *parameters]
         return dg.PipesSubprocessClient(env=env).run(context=context, command=command)
@@ -215,12 +220,9 @@ class DatabricksCompute(PipesCompute):
         if self.cluster_id:
             # A running cluster's environment cannot change per run: locations go as options.
             task["existing_cluster_id"] = self.cluster_id
-            task["python_wheel_task"]["parameters"] += [
-                "--landing-uri", loc.landing_uri, "--warehouse-uri", loc.warehouse_uri,
-                "--topic-prefix", loc.topic_prefix, "--table-format", loc.table_format,
-            ]
+            task["python_wheel_task"]["parameters"] += entrypoint.location_options(loc)
         else:
-            env = {**location_env(loc), "PINTEREST_DEPLOYMENT": "prod"}
+            env = {**entrypoint.location_env(loc), "PINTEREST_DEPLOYMENT": "prod"}
             task["new_cluster"] = self.cluster_spec(env)
         return jobs.SubmitTask.from_dict(task)
 
@@ -258,32 +260,40 @@ class DatabricksCompute(PipesCompute):
         )
 
 
-def table_format(deployment: str) -> str:
-    return settings.get("PINTEREST_TABLE_FORMAT") or ("delta" if deployment == "prod" else "parquet")
-
-
-def pipeline_config(fmt: str = "parquet") -> PipelineConfig:
-    return PipelineConfig(
-        landing_uri=dg.EnvVar("PINTEREST_LANDING_URI"),
-        warehouse_uri=dg.EnvVar("PINTEREST_WAREHOUSE_URI"),
-        topic_prefix=dg.EnvVar("PINTEREST_TOPIC_PREFIX"),
-        table_format=fmt,
+def landing_resource() -> LandingResource:
+    return LandingResource(
+        landing_uri=env("PINTEREST_LANDING_URI"), topic_prefix=env("PINTEREST_TOPIC_PREFIX"), s3=S3Resource()
     )
 
 
-def spark_resource() -> SparkResource:
-    return SparkResource(
-        master=dg.EnvVar("PINTEREST_SPARK_MASTER"), remote=dg.EnvVar("PINTEREST_SPARK_REMOTE")
+def landed_dates() -> list[str]:
+    """Every landed ``dt`` over the three topics, listed through the ``landing`` resource."""
+    with landing_resource().process_config_and_initialize_cm() as landing:
+        found = landed(landing.store(), landing.topic_prefix)
+    return sorted({dt for dates in found.values() for dt in dates})
+
+
+def pipeline_config(deployment: str) -> PipelineConfig:
+    return PipelineConfig(
+        landing=landing_resource(),
+        warehouse_uri=env("PINTEREST_WAREHOUSE_URI"),
+        table_format=settings.table_format(deployment),
     )
 
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
-    return {"compute": LocalCompute(spark=spark_resource(), pipeline=pipeline_config(table_format("local")))}
+    config = spark_config(settings.get("PINTEREST_SPARK_MASTER"), settings.get("PINTEREST_SPARK_REMOTE"))
+    spark = PySparkResource(spark_config=config)
+    return {"compute": LocalCompute(spark=spark, pipeline=pipeline_config("local"))}
 
 
 def subprocess_resources() -> dict[str, dg.ConfigurableResource]:
-    pipeline = pipeline_config(table_format("subprocess"))
-    return {"compute": SubprocessCompute(spark=spark_resource(), pipeline=pipeline)}
+    compute = SubprocessCompute(
+        pipeline=pipeline_config("subprocess"),
+        spark_master=env("PINTEREST_SPARK_MASTER"),
+        spark_remote=env("PINTEREST_SPARK_REMOTE"),
+    )
+    return {"compute": compute}
 
 
 def prod_problems() -> list[str]:
@@ -304,14 +314,14 @@ def prod_resources() -> dict[str, dg.ConfigurableResource]:
     if problems:
         raise ValueError("PINTEREST_DEPLOYMENT=prod: " + "; ".join(problems) + " (see docs/deploy.md)")
     compute = DatabricksCompute(
-        pipeline=pipeline_config(table_format("prod")),
-        wheel=dg.EnvVar("PINTEREST_DATABRICKS_WHEEL"),
-        cluster_id=settings.get("DATABRICKS_CLUSTER_ID"),
-        spark_version=dg.EnvVar("PINTEREST_DATABRICKS_SPARK_VERSION"),
-        node_type=dg.EnvVar("PINTEREST_DATABRICKS_NODE_TYPE"),
-        num_workers=dg.EnvVar.int("PINTEREST_DATABRICKS_WORKERS"),
-        pipes_volume=settings.get("PINTEREST_DATABRICKS_PIPES_VOLUME"),
-        poll_interval_seconds=dg.EnvVar.int("PINTEREST_DATABRICKS_POLL_SECONDS"),
+        pipeline=pipeline_config("prod"),
+        wheel=env("PINTEREST_DATABRICKS_WHEEL"),
+        cluster_id=env("DATABRICKS_CLUSTER_ID"),
+        spark_version=env("PINTEREST_DATABRICKS_SPARK_VERSION"),
+        node_type=env("PINTEREST_DATABRICKS_NODE_TYPE"),
+        num_workers=env_int("PINTEREST_DATABRICKS_WORKERS"),
+        pipes_volume=env("PINTEREST_DATABRICKS_PIPES_VOLUME"),
+        poll_interval_seconds=env_int("PINTEREST_DATABRICKS_POLL_SECONDS"),
     )
     return {"compute": compute}
 
@@ -320,10 +330,14 @@ DEPLOYMENTS = {"local": local_resources, "subprocess": subprocess_resources, "pr
 
 
 def build_resources(deployment: str | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The resources of a deployment: ``local`` (default), ``subprocess`` or ``prod``."""
+    """The resources of a deployment: ``local`` (default), ``subprocess`` or ``prod``.
+
+    ``compute`` runs the stages; ``landing`` is what the landing sensor lists.
+    """
     deployment = deployment or settings.get("PINTEREST_DEPLOYMENT")
     if deployment not in DEPLOYMENTS:
         raise ValueError(
             f"unknown PINTEREST_DEPLOYMENT {deployment!r}; expected one of {', '.join(DEPLOYMENTS)}"
         )
-    return DEPLOYMENTS[deployment]()
+    resources = DEPLOYMENTS[deployment]()
+    return {**resources, "landing": resources["compute"].pipeline.landing}

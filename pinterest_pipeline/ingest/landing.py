@@ -69,10 +69,6 @@ class LandingStore:
         """The bookkeeping object ``key``, or None if absent."""
         raise NotImplementedError
 
-    def path_for(self, key: str) -> str:
-        """A path Spark (or a person) can open for ``key``."""
-        return f"{self.uri}/{key}"
-
 
 def _durable_temp(directory: str, data: bytes) -> str:
     """``data`` in a hidden, fsynced temporary file of ``directory``; returns its path."""

@@ -1,7 +1,8 @@
 """The nine insight tables as Spark SQL (data contract, section 5).
 
 :func:`prepare` registers the inputs as temporary views, :data:`INSIGHT_SQL`
-holds one statement per table and :func:`compute` runs one. Views:
+holds one statement per table (the body of its ``insight_registry`` entry)
+and :func:`compute` runs one. Views:
 
 * ``pin``, ``geo``, ``user``: the clean tables across all partitions, one row
   per ``ind`` (the row of the latest ``dt`` wins), without ``dt``, only the
@@ -28,9 +29,8 @@ Rules shared by every statement:
   (all users, not only those with a post). A user with a null ``user_name``
   cannot be told apart from another one and is not counted (SQL
   ``COUNT(DISTINCT a, b)`` semantics).
-* Output: columns cast to ``contract.INSIGHT_COLUMNS``, rows ordered by
-  ``contract.INSIGHT_KEYS``, both applied by a wrapper generated from the
-  contract around each statement's body.
+* Output: columns cast to the entry's ``columns``, rows ordered by its
+  ``keys``, both applied by a wrapper generated around the entry's body.
 """
 
 from __future__ import annotations
@@ -39,8 +39,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
-
-VIEWS = ("pin", "geo", "user", "pin_geo", "pin_user")
+from pinterest_pipeline.insight_registry import REGISTRY, Insight
 
 
 def _age_group_sql(column: str) -> str:
@@ -119,80 +118,14 @@ def release() -> None:
         _CACHED.pop().unpersist()
 
 
-def _top(source: str, group: str, where: str = "TRUE") -> str:
-    """Per ``group``, the category with the most rows of ``source`` (ties: ascending name)."""
-    return f"""
-        SELECT {group}, category, category_count FROM (
-          SELECT {group}, category, category_count,
-                 row_number() OVER (PARTITION BY {group}
-                                    ORDER BY category_count DESC, category ASC) AS rn
-          FROM (SELECT {group}, category, count(*) AS category_count
-                FROM {source}
-                WHERE {group} IS NOT NULL AND category IS NOT NULL AND ({where})
-                GROUP BY {group}, category))
-        WHERE rn = 1"""
-
-
-def _median(source: str, groups: str, where: str = "TRUE") -> str:
-    """Per ``groups``, the lower median of the non-null follower counts."""
-    not_null = " AND ".join(f"{g.split(' AS ')[-1]} IS NOT NULL" for g in groups.split(", "))
-    return f"""
-        SELECT * FROM (
-          SELECT {groups},
-                 percentile_disc(0.5) WITHIN GROUP (ORDER BY follower_count) AS median_follower_count
-          FROM {source}
-          WHERE follower_count IS NOT NULL AND ({where})
-          GROUP BY ALL)
-        WHERE {not_null}"""
-
-
-_POST_YEARS = "post_year BETWEEN {} AND {}".format(*contract.POST_YEAR_RANGE)
-_JOIN_YEARS = "join_year BETWEEN {} AND {}".format(*contract.JOIN_YEAR_RANGE)
-
-_TOP_POSTER = """
-    SELECT country, poster_name, follower_count FROM (
-      SELECT country, poster_name, follower_count,
-             row_number() OVER (PARTITION BY country
-                                ORDER BY follower_count DESC, poster_name ASC) AS rn
-      FROM pin_geo
-      WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
-    WHERE rn = 1"""
-
-_BODIES: dict[str, str] = {
-    "top_category_by_country": _top("pin_geo", "country"),
-    "top_category_by_year": _top("pin_geo", "post_year", _POST_YEARS),
-    "top_poster_by_country": _TOP_POSTER,
-    "country_with_top_poster": f"""
-        SELECT country, follower_count FROM ({_TOP_POSTER})
-        ORDER BY follower_count DESC, country ASC LIMIT 1""",
-    "top_category_by_age_group": _top("pin_user", "age_group"),
-    "median_followers_by_age_group": _median("pin_user", "age_group"),
-    "users_joined_by_year": f"""
-        SELECT year(date_joined) AS post_year,
-               count(DISTINCT user_name, date_joined) AS number_users_joined
-        FROM `user`
-        WHERE year(date_joined) BETWEEN {contract.JOIN_YEAR_RANGE[0]} AND {contract.JOIN_YEAR_RANGE[1]}
-        GROUP BY year(date_joined)""",
-    "median_followers_by_join_year": _median("pin_user", "join_year AS post_year", _JOIN_YEARS),
-    "median_followers_by_age_group_and_join_year": _median(
-        "pin_user", "age_group, join_year AS post_year", _JOIN_YEARS
-    ),
-}
-
-
-def _typed_and_ordered(name: str, body: str) -> str:
-    columns = ",\n       ".join(
-        f"CAST({c} AS {t}) AS {c}" for c, t in contract.INSIGHT_COLUMNS[name]
-    )
-    keys = contract.INSIGHT_KEYS[name]
-    order = f"\nORDER BY {', '.join(f'{k} ASC' for k in keys)}" if keys else ""
-    return f"SELECT {columns}\nFROM ({body}\n) AS q{order}"
+def _typed_and_ordered(insight: Insight) -> str:
+    columns = ",\n       ".join(f"CAST({c} AS {t}) AS {c}" for c, t in insight.columns)
+    order = f"\nORDER BY {', '.join(f'{k} ASC' for k in insight.keys)}" if insight.keys else ""
+    return f"SELECT {columns}\nFROM ({insight.body}\n) AS q{order}"
 
 
 #: Table name -> the Spark SQL statement computing it (after :func:`prepare`).
-INSIGHT_SQL: dict[str, str] = {
-    name: _typed_and_ordered(name, _BODIES[name]) for name in contract.INSIGHTS
-}
+INSIGHT_SQL: dict[str, str] = {i.name: _typed_and_ordered(i) for i in REGISTRY}
 
 
 def compute(spark: SparkSession, name: str) -> DataFrame:

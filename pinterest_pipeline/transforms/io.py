@@ -41,6 +41,11 @@ from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
 
+#: Spark error conditions that mean "no table there yet" (not a failure).
+NO_TABLE_CONDITIONS = frozenset(
+    {"PATH_NOT_FOUND", "UNABLE_TO_INFER_SCHEMA", "DELTA_MISSING_DELTA_TABLE"}
+)
+
 POSITION_TYPE = "struct<split_start:bigint,line:bigint>"
 LANDING_SCHEMA = f"raw_line string, source_file string, position {POSITION_TYPE}"
 STAGING_DIR = "_staging"
@@ -88,7 +93,7 @@ def read_landing(spark: SparkSession, landing_uri: str, topic: str, dt: str) -> 
         lines = spark.read.option("pathGlobFilter", "*.json").option("lineSep", "\n").text(folder)
         _ = lines.columns  # forces analysis (lazy under Spark Connect)
     except AnalysisException as exc:
-        if "PATH_NOT_FOUND" in str(exc) or "does not exist" in str(exc):
+        if exc.getCondition() == "PATH_NOT_FOUND":
             return empty
         raise
     position = F.struct(
@@ -235,9 +240,7 @@ def read_table(spark: SparkSession, table_path: str, fmt: str = "parquet") -> Da
             df = spark.read.parquet(table_path)
         columns = df.columns
     except AnalysisException as exc:
-        text = str(exc)
-        if any(s in text for s in ("PATH_NOT_FOUND", "does not exist", "UNABLE_TO_INFER_SCHEMA",
-                                   "DELTA_MISSING_DELTA_TABLE", "not a Delta table")):
+        if exc.getCondition() in NO_TABLE_CONDITIONS:
             return None
         raise
     part = contract.PARTITION_COLUMN

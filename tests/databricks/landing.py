@@ -6,30 +6,22 @@ import json
 from pathlib import Path
 
 import pyarrow.parquet as pq
-import pytest
 
 from pinterest_pipeline import contract
+from tests.sample import require_sample
 
-from tests.sample import SAMPLE_DIR as SAMPLE  # noqa: E402
 PREFIX = "pinterest"
 #: landing date -> (first line, last line) of the sample, split in files of this many lines
 DATES = {"2024-01-02": (0, 1100), "2024-01-03": (1100, 1899)}
 FILE_LINES = 600
 
 
-def require_sample() -> None:
-    if not (SAMPLE / "pin.jsonl").is_file():
-        pytest.skip(
-            f"real sample not found at {SAMPLE} (it lives in the shared folder beside the repo)"
-        )
-
-
 def write_landing(root: Path) -> Path:
     """The sample in sink layout over two dates, plus a replay and a bad line on the second."""
-    require_sample()
+    sample = require_sample()
     for kind in contract.KINDS:
         topic = contract.topic_name(kind, PREFIX)
-        lines = (SAMPLE / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()
+        lines = (sample / f"{kind}.jsonl").read_text(encoding="utf-8").splitlines()
         values = [contract.encode_value(json.loads(line)).decode("utf-8") for line in lines]
         for dt, (start, stop) in DATES.items():
             day = values[start:stop]

@@ -80,7 +80,6 @@ def canned_results(args) -> list[StageResult]:
                     )
                     for s in CLEAN_CHECKS[kind]
                 ],
-                partition=args.date,
             )
             for kind in args.kinds
         ]

@@ -16,16 +16,19 @@ import sys
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
+from dagster_pyspark import PySparkResource
 
 from pinterest_pipeline import contract
 from pinterest_pipeline.defs.clean import CLEAN_KEYS, clean_tables
 from pinterest_pipeline.defs.insights import insight_tables
 from pinterest_pipeline.defs.resources import (
+    LandingResource,
     LocalCompute,
     PipelineConfig,
-    SparkResource,
     SubprocessCompute,
 )
+from pinterest_pipeline.spark import spark_config
 from pinterest_pipeline.transforms.validation import CLEAN_CHECKS
 from tests.databricks.landing import PREFIX, rows, write_landing
 
@@ -37,7 +40,8 @@ CLEAN_RUNS = [("2024-01-02", contract.KINDS), ("2024-01-03", ("pin", "geo"))]
 
 def pipeline(landing, warehouse) -> PipelineConfig:
     return PipelineConfig(
-        landing_uri=str(landing), warehouse_uri=str(warehouse), topic_prefix=PREFIX
+        landing=LandingResource(landing_uri=str(landing), topic_prefix=PREFIX, s3=S3Resource()),
+        warehouse_uri=str(warehouse),
     )
 
 
@@ -82,8 +86,8 @@ def events(results, warehouse) -> tuple[list, list]:
 def both_runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipes")
     landing = write_landing(root / "landing")
-    spark = SparkResource(master="local[2]")
-    piped = SubprocessCompute(spark=spark, pipeline=pipeline(landing, root / "piped"))
+    piped = SubprocessCompute(spark_master="local[2]", pipeline=pipeline(landing, root / "piped"))
+    spark = PySparkResource(spark_config=spark_config(master="local[2]"))
     local = LocalCompute(spark=spark, pipeline=pipeline(landing, root / "local"))
     return root, run_all(piped), run_all(local)
 

@@ -23,18 +23,13 @@ import pytest
 
 from pinterest_pipeline import contract
 from tests.databricks.landing import DATES, rows, write_landing
+from tests.net import free_port
 
 pytestmark = pytest.mark.integration
 
 CLI = str(Path(sys.executable).parent / "pinterest-pipeline")
 SERVER_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 START_TIMEOUT_S = 180
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def port_open(port: int) -> bool:

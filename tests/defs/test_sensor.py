@@ -1,18 +1,41 @@
-"""The landing sensor records new dt folders / files as raw/* asset events."""
+"""The landing sensor records new dt folders / files as raw/* asset events.
 
+It gets the landing through the ``landing`` resource (a folder, or s3:// through
+dagster-aws' ``S3Resource`` against a moto server), never from the environment.
+"""
+
+import boto3
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from pinterest_pipeline import contract
 from pinterest_pipeline.defs.raw import landing_sensor
-from pinterest_pipeline.ingest.landing import encode_lines, open_landing
+from pinterest_pipeline.defs.resources import LandingResource
+from pinterest_pipeline.ingest.landing import encode_lines
+from tests.net import moto_s3_server
+
+_resource: LandingResource | None = None
+MOTO_CREDENTIALS = {"region_name": "us-east-1", "aws_access_key_id": "testing",
+                    "aws_secret_access_key": "testing"}
 
 
-@pytest.fixture
-def landing(tmp_path, monkeypatch):
-    monkeypatch.setenv("PINTEREST_LANDING_URI", str(tmp_path / "landing"))
-    monkeypatch.setenv("PINTEREST_TOPIC_PREFIX", "pinterest")
-    return open_landing(str(tmp_path / "landing"))
+@pytest.fixture(params=["folder", "s3"])
+def landing(request, tmp_path):
+    """The landing store the sensor lists (through the resource under test)."""
+    global _resource
+    if request.param == "folder":
+        _resource = LandingResource(landing_uri=str(tmp_path / "landing"), topic_prefix="pinterest",
+                                    s3=S3Resource())
+        yield _resource.store()
+        return
+    with moto_s3_server() as endpoint:
+        boto3.client("s3", endpoint_url=endpoint, **MOTO_CREDENTIALS).create_bucket(Bucket="landing")
+        s3 = S3Resource(endpoint_url=endpoint, **MOTO_CREDENTIALS)
+        _resource = LandingResource(landing_uri="s3://landing/zone", topic_prefix="pinterest", s3=s3)
+        store = _resource.store()
+        assert store.uri == "s3://landing/zone"
+        yield store
 
 
 def land(store, kind, dt, offset, n):
@@ -22,8 +45,9 @@ def land(store, kind, dt, offset, n):
 
 
 def tick(cursor=None):
-    with dg.instance_for_test() as instance:
-        context = dg.build_sensor_context(instance=instance, cursor=cursor)
+    with dg.instance_for_test() as instance, dg.build_sensor_context(
+        instance=instance, cursor=cursor, resources={"landing": _resource}
+    ) as context:
         return landing_sensor(context)
 
 

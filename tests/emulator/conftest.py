@@ -10,9 +10,6 @@ import pytest
 
 from pinterest_pipeline import contract
 
-#: The real sample lives in the shared folder beside the repository.
-from tests.sample import SAMPLE_DIR as SAMPLE  # noqa: E402
-
 JSON_TYPES = {
     "pin": {"index": int, "downloaded": int},  # every other pin field is a string
     "geo": {"ind": int, "timestamp": str, "latitude": float, "longitude": float, "country": str},
@@ -42,13 +39,6 @@ def check_post(post) -> None:
         assert record[contract.RAW_KEY[kind]] == post.key
     parse_ts(post.geo["timestamp"])
     parse_ts(post.user["date_joined"])
-
-
-@pytest.fixture(scope="session")
-def sample_dir() -> Path:
-    if not (SAMPLE / "pin.jsonl").is_file():
-        pytest.skip(f"real sample not found at {SAMPLE} (shared/data/aicore_sample beside the repo)")
-    return SAMPLE
 
 
 @pytest.fixture(scope="session")

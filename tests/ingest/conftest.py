@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ from pinterest_pipeline import contract
 from pinterest_pipeline.ingest import broker as broker_mod
 from pinterest_pipeline.ingest.landing import open_landing
 from pinterest_pipeline.ingest.topics import ensure_topics
+from tests.net import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_posts(n: int, start: int = 0) -> list[Post]:

@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-
-import pytest
 
 from pinterest_pipeline.transforms.io import LANDING_SCHEMA
-from tests.sample import SAMPLE_DIR
-
-SAMPLE_DIR = Path(os.environ.get("PINTEREST_SAMPLE_DIR", SAMPLE_DIR)).resolve()
 
 
 def raw_lines(spark, lines, source_file="topic+0+0000000000.json"):
@@ -30,8 +23,3 @@ def raw_lines(spark, lines, source_file="topic+0+0000000000.json"):
     return spark.createDataFrame(rows, LANDING_SCHEMA)
 
 
-@pytest.fixture(scope="session")
-def sample_dir() -> Path:
-    if not (SAMPLE_DIR / "pin.jsonl").exists():
-        pytest.skip(f"real sample records not found at {SAMPLE_DIR} (shared/data/aicore_sample)")
-    return SAMPLE_DIR

@@ -1,6 +1,6 @@
 """Throughput of the local streaming stack, measured on this machine.
 
-``python -m pinterest_pipeline.ingest.bench [--posts 20000]`` starts its own
+``python -m benchmarks.ingest [--posts 20000]`` starts its own
 broker and REST proxy on free 127.0.0.1 ports and a sink into a temporary
 folder, then prints:
 
@@ -165,7 +165,7 @@ def run(posts: int = 20_000, echo=print) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pinterest_pipeline.ingest.bench")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest")
     parser.add_argument("--posts", type=int, default=20_000)
     args = parser.parse_args(argv)
     run(args.posts)

@@ -1,0 +1,167 @@
+"""The nine insight tables, one registry entry each (data contract, section 5).
+
+An entry holds everything about one table: its columns (grouping columns
+first), its grouping keys, the clean tables it reads, a description and the
+body of its Spark SQL statement. ``contract.INSIGHT_COLUMNS``/``INSIGHT_KEYS``,
+the Dagster assets and their checks and ``transforms.insights.INSIGHT_SQL`` are
+derived from :data:`REGISTRY`: adding a table is adding one entry here.
+
+The bodies read the views that ``transforms.insights.prepare`` registers
+(``pin``, ``geo``, ``user``, ``pin_geo``, ``pin_user``; see its docstring for
+the rules every statement shares). Nothing here imports Spark or Dagster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
+    ("18-24", 18, 24),
+    ("25-35", 25, 35),
+    ("36-50", 36, 50),
+    ("+50", 51, None),
+)
+POST_YEAR_RANGE = (2018, 2022)
+JOIN_YEAR_RANGE = (2015, 2020)
+
+
+@dataclass(frozen=True)
+class Insight:
+    """One insight table: what it holds, what it reads, how it is computed."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (column, Spark type), grouping columns first
+    keys: tuple[str, ...]  # unique per row; () = exactly one row
+    inputs: tuple[str, ...]  # clean tables read (pin, geo, user)
+    description: str
+    body: str  # Spark SQL over the views of transforms.insights.prepare
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    @property
+    def check_description(self) -> str:
+        """What the table's ``non_empty_unique_keys`` check asserts."""
+        if not self.keys:
+            return "The table has exactly one row."
+        return f"The table has rows and one row per {', '.join(self.keys)}."
+
+
+def _top(source: str, group: str, where: str = "TRUE") -> str:
+    """Per ``group``, the category with the most rows of ``source`` (ties: ascending name)."""
+    return f"""
+        SELECT {group}, category, category_count FROM (
+          SELECT {group}, category, category_count,
+                 row_number() OVER (PARTITION BY {group}
+                                    ORDER BY category_count DESC, category ASC) AS rn
+          FROM (SELECT {group}, category, count(*) AS category_count
+                FROM {source}
+                WHERE {group} IS NOT NULL AND category IS NOT NULL AND ({where})
+                GROUP BY {group}, category))
+        WHERE rn = 1"""
+
+
+def _median(source: str, groups: str, where: str = "TRUE") -> str:
+    """Per ``groups``, the lower median of the non-null follower counts."""
+    not_null = " AND ".join(f"{g.split(' AS ')[-1]} IS NOT NULL" for g in groups.split(", "))
+    return f"""
+        SELECT * FROM (
+          SELECT {groups},
+                 percentile_disc(0.5) WITHIN GROUP (ORDER BY follower_count) AS median_follower_count
+          FROM {source}
+          WHERE follower_count IS NOT NULL AND ({where})
+          GROUP BY ALL)
+        WHERE {not_null}"""
+
+
+_POST_YEARS = "post_year BETWEEN {} AND {}".format(*POST_YEAR_RANGE)
+_JOIN_YEARS = "join_year BETWEEN {} AND {}".format(*JOIN_YEAR_RANGE)
+
+_TOP_POSTER = """
+    SELECT country, poster_name, follower_count FROM (
+      SELECT country, poster_name, follower_count,
+             row_number() OVER (PARTITION BY country
+                                ORDER BY follower_count DESC, poster_name ASC) AS rn
+      FROM pin_geo
+      WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
+    WHERE rn = 1"""
+
+_PIN_GEO, _PIN_USER, _USER = ("pin", "geo"), ("pin", "user"), ("user",)
+
+REGISTRY: tuple[Insight, ...] = (
+    Insight(
+        "top_category_by_country",
+        (("country", "string"), ("category", "string"), ("category_count", "bigint")),
+        ("country",), _PIN_GEO,
+        "The most popular category in each country.",
+        _top("pin_geo", "country"),
+    ),
+    Insight(
+        "top_category_by_year",
+        (("post_year", "int"), ("category", "string"), ("category_count", "bigint")),
+        ("post_year",), _PIN_GEO,
+        "The most popular category of the posts of each year {}-{}.".format(*POST_YEAR_RANGE),
+        _top("pin_geo", "post_year", _POST_YEARS),
+    ),
+    Insight(
+        "top_poster_by_country",
+        (("country", "string"), ("poster_name", "string"), ("follower_count", "bigint")),
+        ("country",), _PIN_GEO,
+        "The poster with the most followers in each country.",
+        _TOP_POSTER,
+    ),
+    Insight(
+        "country_with_top_poster",
+        (("country", "string"), ("follower_count", "bigint")),
+        (), _PIN_GEO,
+        "The country of the poster with the most followers (one row).",
+        f"""
+        SELECT country, follower_count FROM ({_TOP_POSTER})
+        ORDER BY follower_count DESC, country ASC LIMIT 1""",
+    ),
+    Insight(
+        "top_category_by_age_group",
+        (("age_group", "string"), ("category", "string"), ("category_count", "bigint")),
+        ("age_group",), _PIN_USER,
+        "The most popular category in each age group.",
+        _top("pin_user", "age_group"),
+    ),
+    Insight(
+        "median_followers_by_age_group",
+        (("age_group", "string"), ("median_follower_count", "bigint")),
+        ("age_group",), _PIN_USER,
+        "The median follower count of the posters in each age group.",
+        _median("pin_user", "age_group"),
+    ),
+    Insight(
+        "users_joined_by_year",
+        (("post_year", "int"), ("number_users_joined", "bigint")),
+        ("post_year",), _USER,
+        "How many users joined in each year {}-{}.".format(*JOIN_YEAR_RANGE),
+        f"""
+        SELECT year(date_joined) AS post_year,
+               count(DISTINCT user_name, date_joined) AS number_users_joined
+        FROM `user`
+        WHERE year(date_joined) BETWEEN {JOIN_YEAR_RANGE[0]} AND {JOIN_YEAR_RANGE[1]}
+        GROUP BY year(date_joined)""",
+    ),
+    Insight(
+        "median_followers_by_join_year",
+        (("post_year", "int"), ("median_follower_count", "bigint")),
+        ("post_year",), _PIN_USER,
+        "The median follower count of the users who joined in each year {}-{}.".format(
+            *JOIN_YEAR_RANGE),
+        _median("pin_user", "join_year AS post_year", _JOIN_YEARS),
+    ),
+    Insight(
+        "median_followers_by_age_group_and_join_year",
+        (("age_group", "string"), ("post_year", "int"), ("median_follower_count", "bigint")),
+        ("age_group", "post_year"), _PIN_USER,
+        "The median follower count per age group and join year {}-{}.".format(*JOIN_YEAR_RANGE),
+        _median("pin_user", "age_group, join_year AS post_year", _JOIN_YEARS),
+    ),
+)
+
+#: Table name -> its entry, in contract order.
+BY_NAME: dict[str, Insight] = {i.name: i for i in REGISTRY}

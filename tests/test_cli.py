@@ -1,0 +1,52 @@
+"""``pinterest-pipeline``: the parser refuses bad input clearly; ``show`` prints built tables."""
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pinterest_pipeline import cli, contract
+from pinterest_pipeline.show import format_table
+
+
+def test_parser_refuses_bad_input(capsys):
+    for argv, message in (
+        (["run"], "one of the arguments --date --all is required"),
+        (["run", "--date", "2024-02-30"], "'2024-02-30' is not a date in YYYY-MM-DD form"),
+        (["run", "--date", "2024-01-02", "--all"], "not allowed with argument"),
+        (["show", "no_such_table"], "invalid choice"),
+        (["bench", "pipeline"], "invalid choice"),  # benchmarks are `make bench`
+    ):
+        with pytest.raises(SystemExit) as exit_:
+            cli.build_parser().parse_args(argv)
+        assert exit_.value.code == 2
+        assert message in capsys.readouterr().err, argv
+
+
+def test_parser_dispatches_each_command():
+    parser = cli.build_parser()
+    assert parser.parse_args(["run", "--all"]).func is cli.cmd_run
+    assert parser.parse_args(["show"]).func is cli.cmd_show
+    assert parser.parse_args(["demo", "--via", "landing"]).func is cli.cmd_demo
+    assert parser.parse_args(["stack", "status"]).func is cli.cmd_stack
+    assert parser.parse_args(["emulate", "--posts", "1"]).func is cli.cmd_emulate
+
+
+def test_format_table_aligns_numbers_right():
+    text = format_table(["country", "n"], [{"country": "Aruba", "n": 7}, {"country": "Chad", "n": 12}])
+    assert text.splitlines() == ["country   n", "-------  --", "Aruba     7", "Chad     12"]
+
+
+def test_show_prints_built_tables_and_names_missing_ones(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PINTEREST_WAREHOUSE_URI", str(tmp_path))
+    name = "country_with_top_poster"
+    folder = tmp_path / "insights" / name
+    folder.mkdir(parents=True)
+    table = pa.table({"country": ["Chad"], "follower_count": [42]})
+    pq.write_table(table, folder / "part-0.parquet")
+    assert cli.main(["show", name]) == 0
+    out = capsys.readouterr().out
+    assert f"== insights/{name} (1 rows)" in out and "Chad" in out and "42" in out
+    assert cli.main(["show"]) == 1
+    err = capsys.readouterr().err
+    missing = [n for n in contract.INSIGHTS if n != name]
+    assert f"not built yet: {', '.join(missing)}" in err
