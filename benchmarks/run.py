@@ -49,7 +49,8 @@ from benchmarks import compare, generate
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE = str(Path(sys.executable).with_name("pinterest-pipeline"))
-STEP = re.compile(r"^\s+(\S+)\s+(?:dt=\S+: .*|\d+ rows )\[([0-9.]+) s\]$")
+#: A line of ``run``'s summary (``stages.summary_line``): asset key and seconds.
+STEP = re.compile(r"^\s+(\S+?): .*\[(?:dt=\S+, )?([0-9.]+) s\]$")
 
 
 def _say(message: str) -> None:
