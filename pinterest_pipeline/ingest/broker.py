@@ -11,10 +11,11 @@ If ``KAFKA_BOOTSTRAP_SERVERS`` is set, the project uses that Kafka and never
 starts a broker (:func:`external_bootstrap`).
 
 Run in the foreground: ``python -m pinterest_pipeline.ingest.broker [--port N]
-[--store-port S]``. Memory storage means a restarted broker is empty (offsets
-back at 0); the sink copes with that (see ``sink.py``). With ``--store-port``
-the records live in the local S3 store instead (``store.py``) and survive a
-restart.
+[--storage URL]``. Memory storage means a restarted broker is empty (offsets
+back at 0); the sink copes with that (see ``sink.py``). With
+``PINTEREST_BROKER_STORAGE=s3`` the stack starts it with ``--storage s3://...``
+and the environment of the local S3 store (``store.py``), so the records
+survive a restart.
 """
 
 from __future__ import annotations
@@ -165,22 +166,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pinterest_pipeline.ingest.broker")
     parser.add_argument("--port", type=int, default=broker_port())
     parser.add_argument(
-        "--store-port",
-        type=int,
-        default=None,
-        help="keep records in the local S3 store on this port",
+        "--storage",
+        default="memory://tansu/",
+        help="Tansu storage engine URL (the stack passes s3://... and the store's environment)",
     )
     args = parser.parse_args(argv)
     if port_in_use(args.port):
         print(f"port {HOST}:{args.port} is already taken by another process", file=sys.stderr)
         return 2
-    if args.store_port:
-        from pinterest_pipeline.ingest import store
-
-        os.environ.update(store.broker_env(args.store_port))
-        cmd = broker_command(args.port, f"s3://{store.BUCKET}/")
-    else:
-        cmd = broker_command(args.port)
+    cmd = broker_command(args.port, args.storage)
     print("starting:", " ".join(cmd), flush=True)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     os.execv(cmd[0], cmd)

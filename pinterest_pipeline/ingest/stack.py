@@ -156,7 +156,7 @@ def running_pid(cfg: StackConfig, part: str) -> int | None:
     return pid if pid is not None and _alive(pid, part) else None
 
 
-def _spawn(cfg: StackConfig, part: str, argv: list[str]) -> int:
+def _spawn(cfg: StackConfig, part: str, argv: list[str], env: dict[str, str] | None = None) -> int:
     os.makedirs(cfg.stack_dir, exist_ok=True)
     with open(cfg.path(f"{part}.log"), "ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {' '.join(argv)}\n".encode())
@@ -167,7 +167,7 @@ def _spawn(cfg: StackConfig, part: str, argv: list[str]) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
     with open(cfg.path(f"{part}.pid"), "w") as fh:
         fh.write(f"{proc.pid}\n")
@@ -255,7 +255,8 @@ def up(echo=print) -> StackConfig:
             cfg,
             "broker",
             [py, "-m", "pinterest_pipeline.ingest.broker", "--port", str(cfg.broker_port)]
-            + (["--store-port", str(cfg.store_port)] if cfg.store_port else []),
+            + (["--storage", f"s3://{store_mod.BUCKET}/"] if cfg.store_port else []),
+            env=store_mod.broker_env(cfg.store_port) if cfg.store_port else None,
         )
         _wait(cfg, "broker", pid, lambda: (broker_mod.wait_for_kafka(cfg.bootstrap, 2.0), True)[1])
     else:
