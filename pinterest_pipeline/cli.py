@@ -1,4 +1,9 @@
-"""``pinterest-pipeline``: parses the command line and dispatches (demo, run, show, report, emulate, stack)."""
+"""``pinterest-pipeline``: parses the command line and dispatches (run, show, report, stack).
+
+``demo`` and ``emulate`` belong to the emulator, which plugs them in through the
+``pinterest_pipeline.commands`` entry points (see ``emulator/commands.py``):
+the pipeline never imports the emulator.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,13 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.dates import valid_date
+
+#: Entry-point group of commands other packages add (the emulator's demo and emulate).
+COMMANDS = "pinterest_pipeline.commands"
 
 # --- commands --------------------------------------------------------------------
 
@@ -31,22 +40,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     return show([args.table] if args.table else list(contract.INSIGHTS))
 
 
-def cmd_emulate(args: argparse.Namespace) -> int:
-    from emulator import run as emulator_run
-
-    return emulator_run.main(args)
-
-
 def cmd_stack(args: argparse.Namespace) -> int:
     from pinterest_pipeline.ingest import stack
 
     return stack.main(args)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from pinterest_pipeline import demo
-
-    return demo.main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,17 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="emulate posts, run everything, print the insights")
-    demo.add_argument("--posts", type=int, default=5000, help="posts to emulate (default 5000)")
-    demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument(
-        "--via",
-        choices=["auto", "rest", "landing"],
-        default="auto",
-        help="auto (default): stream through the local stack, or write the landing "
-        "directly if the broker cannot start here",
-    )
-    demo.set_defaults(func=cmd_demo)
+    for command in sorted(entry_points(group=COMMANDS), key=lambda ep: ep.name):
+        command.load()(sub)  # demo, emulate (emulator/commands.py)
 
     run = sub.add_parser("run", help="materialize clean partitions and insights through Dagster")
     which = run.add_mutually_exclusive_group(required=True)
@@ -81,12 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
     show_p.add_argument("table", nargs="?", choices=contract.INSIGHTS, metavar="TABLE",
                         help="one of: " + ", ".join(contract.INSIGHTS))
     show_p.set_defaults(func=cmd_show)
-
-    emulate = sub.add_parser("emulate", help="generate posts and send them")
-    from emulator import run as emulator_run
-
-    emulator_run.add_arguments(emulate)
-    emulate.set_defaults(func=cmd_emulate)
 
     from pinterest_pipeline.ingest import stack
 

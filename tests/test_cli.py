@@ -4,6 +4,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from emulator import demo as emulator_demo
+from emulator import run as emulator_run
 from pinterest_pipeline import cli, contract
 from pinterest_pipeline.show import format_table
 
@@ -26,9 +28,10 @@ def test_parser_dispatches_each_command():
     parser = cli.build_parser()
     assert parser.parse_args(["run", "--all"]).func is cli.cmd_run
     assert parser.parse_args(["show"]).func is cli.cmd_show
-    assert parser.parse_args(["demo", "--via", "landing"]).func is cli.cmd_demo
     assert parser.parse_args(["stack", "status"]).func is cli.cmd_stack
-    assert parser.parse_args(["emulate", "--posts", "1"]).func is cli.cmd_emulate
+    # the emulator's commands, plugged in through the entry points
+    assert parser.parse_args(["demo", "--via", "landing"]).func is emulator_demo.main
+    assert parser.parse_args(["emulate", "--posts", "1"]).func is emulator_run.main
 
 
 def test_format_table_aligns_numbers_right():

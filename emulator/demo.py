@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from emulator.run import emulate
 from pinterest_pipeline import contract
 
 #: How long the sink may take to land what the proxy accepted.
@@ -20,7 +21,6 @@ LANDING_TIMEOUT_S = 120.0
 
 def _stream_through_stack(posts: int, seed: int, fallback: bool) -> int | None:
     """Emulate via REST through the stack. None means: fall back to the landing."""
-    from emulator.run import emulate
     from pinterest_pipeline.ingest import stack
     from pinterest_pipeline.ingest.landing import landed_counts, wait_for_landing
 
@@ -59,11 +59,21 @@ def _stream_through_stack(posts: int, seed: int, fallback: bool) -> int | None:
 
 
 def _write_landing(posts: int, seed: int) -> int:
-    from emulator.run import emulate
-
     print(f"== emulating {posts} posts (seed {seed}) into the landing", flush=True)
     result = emulate(posts=posts, seed=seed, via="landing")
     return 0 if result.failed_posts == 0 else 1
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--posts", type=int, default=5000, help="posts to emulate (default 5000)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--via",
+        choices=["auto", "rest", "landing"],
+        default="auto",
+        help="auto (default): stream through the local stack, or write the landing "
+        "directly if the broker cannot start here",
+    )
 
 
 def main(args: argparse.Namespace) -> int:
