@@ -10,7 +10,7 @@ caller turns into Dagster metadata or Pipes messages.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,16 +113,21 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     return StageResult(("clean", kind), metadata, checks, partition=dt)
 
 
-def read_clean_tables(spark: SparkSession, loc: Locations) -> dict[str, DataFrame]:
-    """All partitions of the three clean tables; raises if one was never built."""
+def read_clean_tables(
+    spark: SparkSession, loc: Locations, skip: Mapping[str, Collection[str]] | None = None
+) -> dict[str, DataFrame]:
+    """All partitions of the three clean tables but ``skip[kind]``; raises if one was never built."""
     tables = {}
     for kind in contract.KINDS:
         df = io.read_table(spark, contract.clean_path(loc.warehouse_uri, kind), loc.table_format)
         if df is None:
             raise MissingInput(
                 f"clean/{kind} has no partitions in {loc.warehouse_uri}; "
-                "materialize the clean tables first (pinterest-pipeline run --all)"
+                "materialize a clean partition first (Dagster UI: clean/* > Materialize, "
+                "or pinterest-pipeline run --all)"
             )
+        if skip and skip.get(kind):
+            df = df.where(~df[contract.PARTITION_COLUMN].isin(sorted(skip[kind])))
         tables[kind] = df
     return tables
 
@@ -132,10 +137,11 @@ class MissingInput(RuntimeError):
 
 
 def build_insights(
-    spark: SparkSession, names: Iterable[str], loc: Locations
+    spark: SparkSession, names: Iterable[str], loc: Locations,
+    skip: Mapping[str, Collection[str]] | None = None,
 ) -> list[StageResult]:
-    """Compute the selected insight tables over all clean partitions, write, check."""
-    tables = read_clean_tables(spark, loc)
+    """Compute the selected insight tables over all clean partitions but ``skip``, write, check."""
+    tables = read_clean_tables(spark, loc, skip)
     insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
     results = []
     try:

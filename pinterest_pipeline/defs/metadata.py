@@ -1,24 +1,98 @@
-"""Plain stage results -> Dagster events (shared by the local and the Pipes paths)."""
+"""Plain stage results -> Dagster events (shared by the local and the Pipes paths),
+and the metadata every asset declares (owners, column schemas, code versions)."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
+from pinterest_pipeline import contract
 from pinterest_pipeline.stages import StageResult
 from pinterest_pipeline.transforms.validation import CheckOutcome
 
-MARKDOWN_KEYS = {"preview"}
+OWNERS = ["team:data-platform"]
+
+PACKAGE = Path(__file__).resolve().parents[1]
+
+#: metadata keys shown as a file path / as a table
+PATH_KEYS = {"table", "quarantine_table"}
+NUMBER_TYPES = {"bigint": int, "int": int, "double": float}
+TABLE_KEYS = {"preview"}
+#: check metadata whose rows are shown as a table
+CASE_KEYS = {"failure_cases", "pandera_errors"}
+
+
+def column_schema(columns: Sequence[tuple[str, str]], key: Sequence[str] = ()) -> dg.TableSchema:
+    """A contract column list ((name, Spark type), ...) as a TableSchema, in contract order."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, sql_type, description="grouping key" if name in key else None,
+                       constraints=dg.TableColumnConstraints(nullable=False, unique=len(key) == 1)
+                       if name in key else None)
+        for name, sql_type in columns
+    ])
+
+
+def code_version(*modules: str) -> str:
+    """A short hash of the source of ``modules`` (paths under the package): changes when the code does."""
+    digest = hashlib.sha256()
+    for module in modules:
+        digest.update((PACKAGE / module).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+_CELL = re.compile(r"(?<!\\)\|")
+
+
+def markdown_rows(markdown: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The columns and rows of a markdown table written by ``stages.markdown_table``."""
+    lines = [line.strip() for line in markdown.strip().splitlines()]
+
+    def cells(line: str) -> list[str]:
+        return [c.strip().replace("\\|", "|") for c in _CELL.split(line.strip("|"))]
+
+    columns = cells(lines[0])
+    rows = [dict(zip(columns, cells(line))) for line in lines[2:]]
+    return columns, rows
+
+
+def as_table(rows: Iterable[dict[str, Any]], columns: Sequence[str] | None = None,
+             types: dict[str, str] | None = None) -> dg.TableMetadataValue:
+    """Rows (dicts) as a table; ``types`` (contract types) turn text cells into numbers."""
+    rows = list(rows)
+    columns = list(columns or dict.fromkeys(k for r in rows for k in r))
+    types = types or {}
+
+    def scalar(value: Any, sql_type: str) -> Any:
+        if isinstance(value, str) and sql_type in NUMBER_TYPES:
+            return NUMBER_TYPES[sql_type](value) if value else None
+        return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
+
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord({c: scalar(r.get(c), types.get(c, "")) for c in columns})
+                 for r in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(c, types.get(c, "string")) for c in columns]),
+    )
+
+
+def contract_types(asset_key: dg.AssetKey) -> dict[str, str]:
+    """column -> contract type of a clean or insight table (empty for others)."""
+    layer, name = asset_key.path[0], asset_key.path[-1]
+    columns = {"clean": contract.CLEAN_COLUMNS, "insights": contract.INSIGHT_COLUMNS}.get(layer, {})
+    return dict(columns.get(name, ()))
 
 
 def to_metadata(values: dict[str, Any]) -> dict[str, Any]:
     """Markdown previews as markdown, tables as paths, everything else as is."""
     out: dict[str, Any] = {}
     for key, value in values.items():
-        if key in MARKDOWN_KEYS:
+        if key in TABLE_KEYS:
             out[key] = dg.MetadataValue.md(value)
-        elif key in {"table", "quarantine_table"}:
+        elif key in PATH_KEYS:
             out[key] = dg.MetadataValue.path(value)
         elif isinstance(value, (dict, list)):
             out[key] = dg.MetadataValue.json(value)
@@ -36,6 +110,37 @@ def check_result(asset_key: dg.AssetKey, outcome: CheckOutcome) -> dg.AssetCheck
         metadata={k: dg.MetadataValue.json(v) if isinstance(v, (dict, list)) else v
                   for k, v in outcome.metadata.items()},
     )
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, dg.MetadataValue) else value
+
+
+def enrich(event):
+    """What the UI shows best, whichever engine reported the event: previews and failure
+    cases as tables, ``dagster/uri`` and ``dagster/row_count`` on materializations."""
+    meta = dict(event.metadata or {})
+    if isinstance(event, dg.MaterializeResult):
+        preview = _plain(meta.get("preview"))
+        if isinstance(preview, str):
+            columns, rows = markdown_rows(preview)
+            meta["preview"] = as_table(rows, columns, contract_types(event.asset_key))
+        if "table" in meta:
+            meta["dagster/uri"] = dg.MetadataValue.path(_plain(meta["table"]))
+        rows = _plain(meta.get("rows_out", meta.get("rows")))
+        if rows is not None:
+            meta["dagster/row_count"] = dg.MetadataValue.int(int(rows))
+        return dg.MaterializeResult(asset_key=event.asset_key, metadata=meta,
+                                    data_version=event.data_version, tags=event.tags)
+    if isinstance(event, dg.AssetCheckResult):
+        for key in CASE_KEYS & set(meta):
+            cases = _plain(meta[key])
+            if isinstance(cases, list) and cases and all(isinstance(c, dict) for c in cases):
+                meta[key] = as_table(cases)
+        return dg.AssetCheckResult(asset_key=event.asset_key, check_name=event.check_name,
+                                   passed=event.passed, severity=event.severity,
+                                   metadata=meta, description=event.description)
+    return event
 
 
 def selected_checks(context: dg.AssetExecutionContext, asset_key: dg.AssetKey, outcomes):

@@ -14,7 +14,7 @@ shows where each value came from.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 import dagster as dg
@@ -34,8 +34,9 @@ class ComputeResource(Protocol):
     def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
         """Clean ``kinds`` for landing date ``dt``; yield materializations and check results."""
 
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        """Build the named insight tables; yield materializations and check results."""
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str],
+                 skip: Mapping[str, Sequence[str]] | None = None) -> Iterator[StageEvent]:
+        """Build the named insight tables without the clean dates in ``skip``; yield events."""
 
 
 class SparkResource(dg.ConfigurableResource):
@@ -77,9 +78,11 @@ class LocalCompute(dg.ConfigurableResource):
             context.log.info(f"cleaning {kind} for dt={dt}")
             yield from stage_events(context, stages.clean_partition(session, kind, dt, loc))
 
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str],
+                 skip: Mapping[str, Sequence[str]] | None = None) -> Iterator[StageEvent]:
         context.log.info(f"computing {len(names)} insight tables: {', '.join(names)}")
-        for result in stages.build_insights(self.spark.session(), names, self.pipeline.locations()):
+        loc = self.pipeline.locations()
+        for result in stages.build_insights(self.spark.session(), names, loc, skip):
             yield from stage_events(context, result)
 
 
@@ -125,7 +128,11 @@ class PipesCompute(dg.ConfigurableResource):
         params = stage_parameters("clean", dt=dt, selected=kinds)
         yield from self._events(context, self.launch(context, params, f"clean dt={dt}"))
 
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str],
+                 skip: Mapping[str, Sequence[str]] | None = None) -> Iterator[StageEvent]:
+        if skip:
+            context.log.warning("the external run reads every clean date, also those whose "
+                                f"blocking check failed: {dict(skip)}")
         context.log.info(f"computing {len(names)} insight tables in one external run: {', '.join(names)}")
         params = stage_parameters("insights", selected=names)
         yield from self._events(context, self.launch(context, params, "insights"))
