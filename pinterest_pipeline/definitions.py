@@ -1,5 +1,7 @@
 """The code location: builds Definitions, nothing else."""
 
+import warnings
+
 import dagster as dg
 
 from pinterest_pipeline import settings
@@ -14,8 +16,13 @@ from pinterest_pipeline.defs.report import insights_report  # noqa: E402
 from pinterest_pipeline.defs.resources import build_resources  # noqa: E402
 from pinterest_pipeline.defs.schedules import nightly_schedule  # noqa: E402
 
+with warnings.catch_warnings():  # code references are a beta API in Dagster 1.13
+    warnings.simplefilter("ignore", dg.BetaWarning)
+    assets = dg.with_source_code_references(
+        [*raw_specs, clean_tables, insight_tables, insights_report])
+
 defs = dg.Definitions(
-    assets=[*raw_specs, clean_tables, insight_tables, insights_report],
+    assets=assets,
     jobs=[nightly_job, clean_job, insights_job],
     schedules=[nightly_schedule],
     sensors=[landing_sensor],

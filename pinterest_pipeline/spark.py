@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -27,6 +28,9 @@ JIT_CONF = {
     "spark.executor.extraJavaOptions": JIT_OPTION,
 }
 
+#: Driver logging of local sessions: warnings only, without the per-run noise (see the file).
+LOG4J2_OPTION = "-Dlog4j2.configurationFile=file:" + str(Path(__file__).with_name("log4j2.properties"))
+
 #: Extra settings for the embedded local session (small data, laptop-sized).
 LOCAL_CONF = {
     "spark.ui.enabled": "false",
@@ -38,7 +42,7 @@ LOCAL_CONF = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
-    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION} {LOG4J2_OPTION}",
     "spark.executor.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
 }
 

@@ -16,7 +16,12 @@ from __future__ import annotations
 import dagster as dg
 
 from pinterest_pipeline import contract
-from pinterest_pipeline.defs.checks import checked_only, clean_checks_only, partitioned_check_spec
+from pinterest_pipeline.defs.checks import (
+    checked_only,
+    clean_checks_every_partition,
+    clean_checks_only,
+    partitioned_check_spec,
+)
 from pinterest_pipeline.defs.landing import missing_landing
 from pinterest_pipeline.defs.metadata import OWNERS, code_version, column_schema, enrich
 from pinterest_pipeline.defs.partitions import daily
@@ -41,8 +46,8 @@ clean_specs = [
         code_version=CLEAN_CODE_VERSION,
         owners=OWNERS,
         tags={"layer": "clean", "record_kind": kind},
-        metadata={"dagster/column_schema": column_schema(contract.CLEAN_COLUMNS[kind],
-                                                          (contract.CLEAN_KEY,))},
+        metadata={"dagster/column_schema": column_schema(
+            contract.CLEAN_COLUMNS[kind], (contract.CLEAN_KEY,), "key: one row per ind and date")},
     )
     for kind in contract.KINDS
 ]
@@ -73,8 +78,14 @@ def selected_kinds(context: dg.AssetExecutionContext) -> list[str]:
     can_subset=True,
 )
 def clean_tables(context, compute: dg.ResourceParam[ComputeResource]):
+    kinds, only_checked = selected_kinds(context), checked_only(context, CLEAN_KEYS)
+    if not context.has_partition_key:  # "Execute all" on the checks, no date chosen
+        if kinds:
+            raise dg.Failure("clean/* is partitioned by landing date: choose a partition")
+        for event in clean_checks_every_partition(context, compute, only_checked):
+            yield enrich(event)
+        return
     dt = context.partition_key
-    kinds = selected_kinds(context)
     if kinds:
         loc = compute.pipeline.locations()
         problems = missing_landing(kinds, dt, loc.landing_uri, loc.topic_prefix)
@@ -88,7 +99,6 @@ def clean_tables(context, compute: dg.ResourceParam[ComputeResource]):
             )
         for event in compute.clean(context, kinds, dt):
             yield enrich(event)
-    only_checked = checked_only(context, CLEAN_KEYS)
     if only_checked:
         for event in clean_checks_only(context, compute, only_checked, dt):
             yield enrich(event)

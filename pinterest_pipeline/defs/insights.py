@@ -76,8 +76,8 @@ insight_specs = [
         code_version=INSIGHT_CODE_VERSION,
         owners=OWNERS,
         tags={"layer": "insights"},
-        metadata={"dagster/column_schema": column_schema(contract.INSIGHT_COLUMNS[name],
-                                                          contract.INSIGHT_KEYS[name])},
+        metadata={"dagster/column_schema": column_schema(
+            contract.INSIGHT_COLUMNS[name], contract.INSIGHT_KEYS[name], "grouping key")},
     )
     for name in contract.INSIGHTS
 ]
@@ -112,9 +112,9 @@ def insight_tables(context, compute: dg.ResourceParam[ComputeResource]):
                                 + "; ".join(f"clean/{k} dt={', '.join(d)}" for k, d in skip.items()))
         for event in compute.insights(context, names, skip=skip):
             if isinstance(event, dg.MaterializeResult):
-                excluded = {f"clean/{k}": d for k, d in skip.items()}
+                excluded = "; ".join(f"clean/{k}: {', '.join(d)}" for k, d in skip.items())
                 event = dg.MaterializeResult(asset_key=event.asset_key, metadata={
-                    **(event.metadata or {}), "excluded_partitions": dg.MetadataValue.json(excluded)})
+                    **(event.metadata or {}), "excluded_partitions": excluded or "none"})
             yield enrich(event)
     only_checked = checked_only(context, INSIGHT_KEYS)
     if only_checked:

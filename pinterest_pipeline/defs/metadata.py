@@ -27,10 +27,11 @@ TABLE_KEYS = {"preview"}
 CASE_KEYS = {"failure_cases", "pandera_errors"}
 
 
-def column_schema(columns: Sequence[tuple[str, str]], key: Sequence[str] = ()) -> dg.TableSchema:
+def column_schema(columns: Sequence[tuple[str, str]], key: Sequence[str] = (),
+                  key_description: str = "key") -> dg.TableSchema:
     """A contract column list ((name, Spark type), ...) as a TableSchema, in contract order."""
     return dg.TableSchema(columns=[
-        dg.TableColumn(name, sql_type, description="grouping key" if name in key else None,
+        dg.TableColumn(name, sql_type, description=key_description if name in key else None,
                        constraints=dg.TableColumnConstraints(nullable=False, unique=len(key) == 1)
                        if name in key else None)
         for name, sql_type in columns

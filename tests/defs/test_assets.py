@@ -93,7 +93,7 @@ def test_insights_leave_the_failed_date_out(env, cleaned):
     mats = {e.materialization.asset_key: e.materialization
             for e in result.get_asset_materialization_events()}
     joined = mats[INSIGHT_KEYS["users_joined_by_year"]]
-    assert joined.metadata["excluded_partitions"].value == {"clean/user": [BROKEN]}
+    assert joined.metadata["excluded_partitions"].value == f"clean/user: {BROKEN}"
     counted = sum(r.data["number_users_joined"] for r in joined.metadata["preview"].records)
     assert 0 < counted < 450  # two dates of 150 users at most, not three
 
@@ -107,6 +107,20 @@ def test_check_only_run_evaluates_the_written_partition(env, cleaned):
     assert not evaluation.passed and evaluation.partition == BROKEN
     result = run(resources, instance, checks, GOOD)
     assert [e.passed for e in result.get_asset_check_evaluations()] == [True]
+
+
+def test_check_only_run_without_a_partition_checks_every_date(env, cleaned):
+    resources, instance, broken = env
+    checks = dg.AssetSelection.checks(*[dg.AssetCheckKey(CLEAN_KEYS["user"], n)
+                                        for n in ("schema", "value_rules")])
+    result = run(resources, instance, checks, ok=False)  # "Execute all": no partition chosen
+    assert result.get_asset_materialization_events() == []
+    found = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert found["schema"].passed and found["schema"].metadata["dates_checked"].value == 3
+    rules = found["value_rules"]
+    assert not rules.passed and rules.metadata["failed_dates"].value == [BROKEN]
+    assert [(r.data["dt"], r.data["ind"]) for r in rules.metadata["failure_cases"].records] == [
+        (BROKEN, broken[0])]
 
 
 def test_check_only_run_on_an_insight(env, cleaned):
