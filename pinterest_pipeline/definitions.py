@@ -9,6 +9,11 @@ from pinterest_pipeline import settings
 settings.apply_defaults()
 
 from pinterest_pipeline.defs.clean import clean_tables  # noqa: E402
+from pinterest_pipeline.defs.freshness import (  # noqa: E402
+    clean_freshness,
+    freshness_job,
+    freshness_schedule,
+)
 from pinterest_pipeline.defs.insights import insight_tables  # noqa: E402
 from pinterest_pipeline.defs.jobs import clean_job, insights_job, nightly_job  # noqa: E402
 from pinterest_pipeline.defs.raw import landing_sensor, raw_specs  # noqa: E402
@@ -23,8 +28,9 @@ with warnings.catch_warnings():  # code references are a beta API in Dagster 1.1
 
 defs = dg.Definitions(
     assets=assets,
-    jobs=[nightly_job, clean_job, insights_job],
-    schedules=[nightly_schedule],
+    asset_checks=[clean_freshness],
+    jobs=[nightly_job, clean_job, insights_job, freshness_job],
+    schedules=[nightly_schedule, freshness_schedule],
     sensors=[landing_sensor],
     resources=build_resources(),
 )

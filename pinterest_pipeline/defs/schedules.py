@@ -26,8 +26,9 @@ def yesterday(scheduled: dg.ScheduleEvaluationContext) -> str:
     cron_schedule="0 0 * * *",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every day at 00:00 UTC: clean yesterday's landing date (the partition of "
-    "the day that just ended), then the insights. Skips, saying so, when nothing landed.",
+    description="Every day at 00:00 UTC: clean yesterday's landing date, then the insights. "
+    f"Partitions: daily by landing date (UTC) from {FIRST_DATE}; each tick runs the partition "
+    "of the day that just ended. A quiet day (nothing landed) is a skipped tick that says so.",
     metadata={"partitions": f"daily by landing date (UTC) from {FIRST_DATE}; "
               "each tick runs the partition of the day before"},
     tags={"layer": "nightly"},

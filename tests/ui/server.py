@@ -34,6 +34,7 @@ def environment(root: Path) -> dict[str, str]:
         "PINTEREST_TOPIC_PREFIX": "pinterest",
         "PINTEREST_START_DATE": "",  # partitions start at the earliest landing, as for a user
         "PINTEREST_SPARK_MASTER": "local[2]",
+        "PYTHONWARNINGS": "ignore:Function `dev_command` is superseded",  # as `make dev`
     })
     return env
 

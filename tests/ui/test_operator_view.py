@@ -131,14 +131,16 @@ def later_dates(client):
     return {D2: broken, D3: good}
 
 
+def lineage(page, server, name: str) -> None:
+    """The graph around clean/user: raw/user -> clean/user -> the five insights it feeds."""
+    visit(page, server, "/assets/clean/user?view=lineage", "users_joined_by_year")
+    for group in ("raw", "clean", "insights"):
+        page.get_by_text(group, exact=True).first.wait_for()
+    shot(page, name)
+
+
 def test_asset_graph(page, server, later_dates):
-    visit(page, server, "/asset-groups", "Global asset lineage")
-    for unfold in page.locator("[aria-label=unfold_more]").all():  # expand the three groups
-        unfold.click()
-    for key in ("raw", "clean", "insights"):
-        page.get_by_text(key, exact=True).first.wait_for()
-    page.get_by_text("users_joined_by_year").first.wait_for()
-    shot(page, "01-asset-graph")
+    lineage(page, server, "01-asset-graph")
 
 
 def test_schedule_shows_its_next_tick_and_partitions(page, server):
@@ -147,6 +149,7 @@ def test_schedule_shows_its_next_tick_and_partitions(page, server):
     body = page.inner_text("body")
     assert "Next tick" in body or "next tick" in body.lower()
     assert "0 0 * * *" in body
+    assert f"Partitions: daily by landing date (UTC) from {D1}" in body  # the earliest landing
     shot(page, "02-schedule")
 
 
@@ -158,6 +161,7 @@ def test_graphql_round_trip_reads_the_check_results(client, later_dates):
     assert failed["evaluation"] == {"success": False, "partition": D2}
     passed = check_executions(client, "clean/user", "value_rules", D3)[0]
     assert passed["evaluation"] == {"success": True, "partition": D3}
+    STATE["check_only_d3"] = launch_check_only(client, "clean/user", "value_rules", D3)
 
 
 def test_materialize_a_partition_and_the_insights_from_the_ui(page, server, client, later_dates):
@@ -172,7 +176,7 @@ def test_materialize_a_partition_and_the_insights_from_the_ui(page, server, clie
     visit(page, server, "/assets/clean/user?view=checks", "Execute all")
     page.get_by_role("button", name="Execute all").click()
     STATE["check_only"] = newest_run(client, lambda r: tag(r, "dagster/partition") is None
-                                     and r["runId"] not in later_dates.values())
+                                     and r["runId"] not in STATE.values())
     assert wait_for_run(client, run_id) == "SUCCESS"
     visit(page, server, "/assets/insights/users_joined_by_year", "excluded_partitions")
     assert f"clean/user: {D2}" in page.inner_text("body")  # the failed date is left out
@@ -196,21 +200,29 @@ def test_check_only_run_checks_every_date(page, server, client):
     [schema] = [e for e in check_executions(client, "clean/user", "schema") if e["runId"] == run_id]
     assert schema["evaluation"]["success"] is True
     visit(page, server, f"/runs/{run_id}", "value_rules")
+    page.get_by_placeholder("Filter").fill("type:ASSET_CHECK_EVALUATION")
+    page.keyboard.press("Enter")
     shot(page, "06-check-only-run")
+    lineage(page, server, "07-asset-graph-after-the-runs")
 
 
-def test_check_only_run_on_one_partition_through_graphql(client):
+def launch_check_only(client, asset: str, check: str, partition: str) -> str:
+    """A run of one check on one partition, as the UI's launchRun sends it."""
     params = {
         "selector": {
             "repositoryLocationName": LOCATION, "repositoryName": REPOSITORY,
             "jobName": "__ASSET_JOB", "assetSelection": [],
-            "assetCheckSelection": [{"assetKey": {"path": ["clean", "user"]}, "name": "value_rules"}],
+            "assetCheckSelection": [{"assetKey": {"path": asset.split("/")}, "name": check}],
         },
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": D3}]},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": partition}]},
     }
     launched = client._execute(LAUNCH_CHECKS, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
+    return launched["run"]["runId"]
+
+
+def test_check_only_run_on_one_partition_through_graphql(client):
+    run_id = STATE["check_only_d3"]
     assert wait_for_run(client, run_id) == "SUCCESS"
     [execution] = [e for e in check_executions(client, "clean/user", "value_rules", D3)
                    if e["runId"] == run_id]
