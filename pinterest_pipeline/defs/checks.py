@@ -89,8 +89,8 @@ def clean_checks_every_partition(context: dg.AssetExecutionContext, compute,
                                          first.description, {
                 "scope": "every written date (no partition chosen)",
                 "dates_checked": len(results),
-                "failed_dates": [dt for dt, _ in failed],
-                "failure_cases": cases,
+                "failed_dates": ", ".join(dt for dt, _ in failed) or "none",
+                **({"failure_cases": cases} if cases else {}),
             }))
         yield from selected_checks(context, dg.AssetKey(["clean", kind]), outcomes)
 

@@ -25,6 +25,7 @@ from pinterest_pipeline.ingest.landing import open_landing
 __all__ = ["RAW_KEYS", "landing_dates", "landing_sensor", "raw_specs"]
 
 RAW_KEYS = {kind: dg.AssetKey(["raw", kind]) for kind in contract.KINDS}
+SHOWN = 9  # landings named in a tick's message; the tick log has every one
 
 raw_specs = [
     dg.AssetSpec(
@@ -83,7 +84,9 @@ def landing_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             "or reload the code location to start the partitions there)"
         )
     if recorded:
-        skip = f"recorded {len(recorded)} landing(s), no run requested: " + "; ".join(recorded)
+        shown = "; ".join(recorded[:SHOWN]) + (
+            f"; and {len(recorded) - SHOWN} more (tick log)" if len(recorded) > SHOWN else "")
+        skip = f"recorded {len(recorded)} landing(s), no run requested: {shown}"
     else:
         skip = f"no new landing files in {store.uri}/topics/ ({len(seen)} kind/date folders known)"
     if too_early:

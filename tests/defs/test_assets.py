@@ -118,7 +118,8 @@ def test_check_only_run_without_a_partition_checks_every_date(env, cleaned):
     found = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert found["schema"].passed and found["schema"].metadata["dates_checked"].value == 3
     rules = found["value_rules"]
-    assert not rules.passed and rules.metadata["failed_dates"].value == [BROKEN]
+    assert not rules.passed and rules.metadata["failed_dates"].value == BROKEN
+    assert found["schema"].metadata["failed_dates"].value == "none"
     assert [(r.data["dt"], r.data["ind"]) for r in rules.metadata["failure_cases"].records] == [
         (BROKEN, broken[0])]
 
