@@ -29,3 +29,9 @@ def test_missing_partition_fails_and_materialized_one_passes():
     assert found["geo"].metadata["expected_partition"].value == expected
     assert found["user"].metadata["latest_partition"].value == "none"
     assert defs.resolve_schedule_def("freshness_at_1am_utc").cron_schedule == "0 1 * * *"
+
+
+def test_the_runs_it_watches_do_not_run_it():
+    for name in ("nightly", "clean"):
+        checks = {k.name for k in defs.resolve_job_def(name).asset_layer.asset_graph.asset_check_keys}
+        assert "schema" in checks and "yesterday_cleaned" not in checks, name
