@@ -33,7 +33,7 @@ class Insight:
     columns: tuple[tuple[str, str], ...]  # (column, Spark type), grouping columns first
     keys: tuple[str, ...]  # unique per row; () = exactly one row
     inputs: tuple[str, ...]  # clean tables read (pin, geo, user)
-    description: str
+    description: str  # the question the table answers
     body: str  # Spark SQL over the views of transforms.insights.prepare
 
     @property
@@ -44,8 +44,8 @@ class Insight:
     def check_description(self) -> str:
         """What the table's ``non_empty_unique_keys`` check asserts."""
         if not self.keys:
-            return "The table has exactly one row."
-        return f"The table has rows and one row per {', '.join(self.keys)}."
+            return f"insights/{self.name} has exactly one row."
+        return f"insights/{self.name} has rows and one row per {', '.join(self.keys)}."
 
 
 def _top(source: str, group: str, where: str = "TRUE") -> str:
@@ -88,34 +88,36 @@ _TOP_POSTER = """
     WHERE rn = 1"""
 
 _PIN_GEO, _PIN_USER, _USER = ("pin", "geo"), ("pin", "user"), ("user",)
+_JOIN_YEAR = " Here `post_year` is the year the user joined (`date_joined`), not the year of a post."
 
 REGISTRY: tuple[Insight, ...] = (
     Insight(
         "top_category_by_country",
         (("country", "string"), ("category", "string"), ("category_count", "bigint")),
         ("country",), _PIN_GEO,
-        "The most popular category in each country.",
+        "Which category is posted most in each country, and how often?",
         _top("pin_geo", "country"),
     ),
     Insight(
         "top_category_by_year",
         (("post_year", "int"), ("category", "string"), ("category_count", "bigint")),
         ("post_year",), _PIN_GEO,
-        "The most popular category of the posts of each year {}-{}.".format(*POST_YEAR_RANGE),
+        "Which category was posted most in each year (post_year = year of the post's geo "
+        "timestamp, {}-{})?".format(*POST_YEAR_RANGE),
         _top("pin_geo", "post_year", _POST_YEARS),
     ),
     Insight(
         "top_poster_by_country",
         (("country", "string"), ("poster_name", "string"), ("follower_count", "bigint")),
         ("country",), _PIN_GEO,
-        "The poster with the most followers in each country.",
+        "Who is the poster with the most followers in each country?",
         _TOP_POSTER,
     ),
     Insight(
         "country_with_top_poster",
         (("country", "string"), ("follower_count", "bigint")),
         (), _PIN_GEO,
-        "The country of the poster with the most followers (one row).",
+        "Which country is the poster with the most followers overall from (one row)?",
         f"""
         SELECT country, follower_count FROM ({_TOP_POSTER})
         ORDER BY follower_count DESC, country ASC LIMIT 1""",
@@ -124,21 +126,21 @@ REGISTRY: tuple[Insight, ...] = (
         "top_category_by_age_group",
         (("age_group", "string"), ("category", "string"), ("category_count", "bigint")),
         ("age_group",), _PIN_USER,
-        "The most popular category in each age group.",
+        "Which category is posted most by each age group of users?",
         _top("pin_user", "age_group"),
     ),
     Insight(
         "median_followers_by_age_group",
         (("age_group", "string"), ("median_follower_count", "bigint")),
         ("age_group",), _PIN_USER,
-        "The median follower count of the posters in each age group.",
+        "What is the median follower count of the posts of each age group?",
         _median("pin_user", "age_group"),
     ),
     Insight(
         "users_joined_by_year",
         (("post_year", "int"), ("number_users_joined", "bigint")),
         ("post_year",), _USER,
-        "How many users joined in each year {}-{}.".format(*JOIN_YEAR_RANGE),
+        "How many users joined in each year ({}-{})?".format(*JOIN_YEAR_RANGE) + _JOIN_YEAR,
         f"""
         SELECT year(date_joined) AS post_year,
                count(DISTINCT user_name, date_joined) AS number_users_joined
@@ -150,15 +152,16 @@ REGISTRY: tuple[Insight, ...] = (
         "median_followers_by_join_year",
         (("post_year", "int"), ("median_follower_count", "bigint")),
         ("post_year",), _PIN_USER,
-        "The median follower count of the users who joined in each year {}-{}.".format(
-            *JOIN_YEAR_RANGE),
+        "What is the median follower count of the users who joined in each year "
+        "({}-{})?".format(*JOIN_YEAR_RANGE) + _JOIN_YEAR,
         _median("pin_user", "join_year AS post_year", _JOIN_YEARS),
     ),
     Insight(
         "median_followers_by_age_group_and_join_year",
         (("age_group", "string"), ("post_year", "int"), ("median_follower_count", "bigint")),
         ("age_group", "post_year"), _PIN_USER,
-        "The median follower count per age group and join year {}-{}.".format(*JOIN_YEAR_RANGE),
+        "What is the median follower count per age group and join year ({}-{})?".format(
+            *JOIN_YEAR_RANGE) + _JOIN_YEAR,
         _median("pin_user", "age_group, join_year AS post_year", _JOIN_YEARS),
     ),
 )

@@ -25,7 +25,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("PINTEREST_LANDING_URI", "./data/landing", "landing zone: folder or s3://bucket/prefix"),
         Setting("PINTEREST_WAREHOUSE_URI", "./data/warehouse", "clean, quarantine and insight tables"),
         Setting("PINTEREST_TOPIC_PREFIX", "pinterest", "topics are <prefix>.pin/.geo/.user"),
-        Setting("PINTEREST_START_DATE", "2024-01-01", "first daily partition (UTC)"),
+        Setting("PINTEREST_START_DATE", "", "first daily partition (UTC); empty: the earliest landed date"),
         Setting("PINTEREST_DEPLOYMENT", "local", "local (embedded Spark, folders), subprocess (each stage a Pipes child process) or prod (Databricks)"),
         Setting("PINTEREST_SPARK_REMOTE", "", "sc://host:port: run Spark through Spark Connect"),
         Setting("PINTEREST_SPARK_MASTER", "local[*]", "Spark master for the embedded session"),

@@ -12,6 +12,7 @@ clusters without it).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from pyspark.sql import SparkSession
 
@@ -30,6 +31,9 @@ JIT_CONF = {
     "spark.executor.extraJavaOptions": JIT_OPTION,
 }
 
+#: Driver logging of local sessions: warnings only, without the per-run noise (see the file).
+LOG4J2_OPTION = "-Dlog4j2.configurationFile=file:" + str(Path(__file__).with_name("log4j2.properties"))
+
 #: Extra settings for the embedded local session (small data, laptop-sized).
 LOCAL_CONF = {
     "spark.log.level": "WARN",
@@ -42,7 +46,7 @@ LOCAL_CONF = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
-    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION} {LOG4J2_OPTION}",
     "spark.executor.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
 }
 

@@ -12,7 +12,7 @@ caller turns into Dagster metadata or Pipes messages.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,16 +138,21 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     return StageResult(("clean", kind), metadata, checks)
 
 
-def read_clean_tables(spark: SparkSession, loc: Locations) -> dict[str, DataFrame]:
-    """All partitions of the three clean tables; raises if one was never built."""
+def read_clean_tables(
+    spark: SparkSession, loc: Locations, skip: Mapping[str, Collection[str]] | None = None
+) -> dict[str, DataFrame]:
+    """All partitions of the three clean tables but ``skip[kind]``; raises if one was never built."""
     tables = {}
     for kind in contract.KINDS:
         df = io.read_table(spark, contract.clean_path(loc.warehouse_uri, kind), loc.table_format)
         if df is None:
             raise MissingInput(
                 f"clean/{kind} has no partitions in {loc.warehouse_uri}; "
-                "materialize the clean tables first (pinterest-pipeline run --all)"
+                "materialize a clean partition first (Dagster UI: clean/* > Materialize, "
+                "or pinterest-pipeline run --all)"
             )
+        if skip and skip.get(kind):
+            df = df.where(~df[contract.PARTITION_COLUMN].isin(sorted(skip[kind])))
         tables[kind] = df
     return tables
 
@@ -157,10 +162,11 @@ class MissingInput(RuntimeError):
 
 
 def build_insights(
-    spark: SparkSession, names: Iterable[str], loc: Locations
+    spark: SparkSession, names: Iterable[str], loc: Locations,
+    skip: Mapping[str, Collection[str]] | None = None,
 ) -> list[StageResult]:
-    """Compute the selected insight tables over all clean partitions, write, check."""
-    tables = read_clean_tables(spark, loc)
+    """Compute the selected insight tables over all clean partitions but ``skip``, write, check."""
+    tables = read_clean_tables(spark, loc, skip)
     insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
     results = []
     try:
@@ -192,8 +198,10 @@ def run_stage(
     selected: Sequence[str],
     dt: str | None = None,
     log: Callable[[str], None] | None = None,
+    skip: Mapping[str, Collection[str]] | None = None,
 ) -> list[StageResult]:
-    """One stage: ``clean`` the ``selected`` kinds of date ``dt``, or build the ``selected`` insights."""
+    """One stage: ``clean`` the ``selected`` kinds of date ``dt``, or build the ``selected``
+    insights (over every clean date but those in ``skip``, per kind)."""
     if stage == "clean":
         if not dt:
             raise ValueError("the clean stage needs a landing date")
@@ -207,7 +215,7 @@ def run_stage(
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     if log:
         log(f"computing {len(selected)} insight tables: {', '.join(selected)}")
-    return build_insights(spark, selected, loc)
+    return build_insights(spark, selected, loc, skip)
 
 
 def metadata_type(key: str, value: Any) -> str:

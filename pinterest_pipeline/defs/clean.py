@@ -2,10 +2,13 @@
 
 One step cleans the selected tables of a landing date with PySpark (contract
 section 4), writes clean and quarantine partitions atomically, and runs the
-pandera checks on what it wrote. Check severities (see ``transforms/validation``):
+pandera checks on what it wrote. The checks are partitioned like the tables, so
+a failure stays on its date. Severities (see ``transforms/validation``):
 ``schema``, ``unique_key`` and ``value_rules`` are blocking ERRORs (the
-insights of that run do not run on a broken table); ``known_categories`` is a
-WARN (a new category is news, not an outage).
+insights of that run do not run on a broken table, and later insight runs
+leave the failed date out); ``known_categories`` is a WARN (a new category is
+news, not an outage). A date with nothing landed fails, naming what was looked
+for. A run that selects only checks re-checks the written partition.
 """
 
 from __future__ import annotations
@@ -13,6 +16,14 @@ from __future__ import annotations
 import dagster as dg
 
 from pinterest_pipeline import contract
+from pinterest_pipeline.defs.checks import (
+    checked_only,
+    clean_checks_every_partition,
+    clean_checks_only,
+    partitioned_check_spec,
+)
+from pinterest_pipeline.defs.landing import missing_landing
+from pinterest_pipeline.defs.metadata import OWNERS, code_version, column_schema, enrich
 from pinterest_pipeline.defs.partitions import daily
 from pinterest_pipeline.defs.raw import RAW_KEYS
 from pinterest_pipeline.defs.resources import ComputeResource
@@ -20,26 +31,35 @@ from pinterest_pipeline.transforms.validation import CLEAN_CHECKS
 
 CLEAN_KEYS = {kind: dg.AssetKey(["clean", kind]) for kind in contract.KINDS}
 
+#: Changes when the cleaning rules or the contract change: clean partitions then show as stale.
+CLEAN_CODE_VERSION = code_version("transforms/clean.py", "contract.py")
+
 clean_specs = [
     dg.AssetSpec(
         CLEAN_KEYS[kind],
         deps=[RAW_KEYS[kind]],
-        description=f"Cleaned `{kind}` records, one row per ind per landing date "
-        f"({', '.join(c for c, _ in contract.CLEAN_COLUMNS[kind])}); "
-        f"bad lines go to quarantine/{kind}.",
+        description=f"Cleaned `{kind}` records of one landing date, one row per `ind` "
+        f"(contract section 4); lines that cannot be cleaned go to `quarantine/{kind}` "
+        "with a reason.",
         group_name="clean",
         kinds={"spark", "parquet"},
-        metadata={"columns": dg.MetadataValue.json(dict(contract.CLEAN_COLUMNS[kind]))},
+        code_version=CLEAN_CODE_VERSION,
+        owners=OWNERS,
+        tags={"layer": "clean", "record_kind": kind},
+        metadata={"dagster/column_schema": column_schema(
+            contract.CLEAN_COLUMNS[kind], (contract.CLEAN_KEY,), "key: one row per ind and date")},
     )
     for kind in contract.KINDS
 ]
 
 clean_check_specs = [
-    dg.AssetCheckSpec(
-        spec.name,
+    partitioned_check_spec(
+        name=spec.name,
         asset=CLEAN_KEYS[kind],
-        description=spec.description,
+        description=f"clean/{kind}: {spec.description}"
+        + (" Blocking: a failed date is left out of the insights." if spec.blocking else ""),
         blocking=spec.blocking,
+        partitions_def=daily,
     )
     for kind in contract.KINDS
     for spec in CLEAN_CHECKS[kind]
@@ -58,4 +78,27 @@ def selected_kinds(context: dg.AssetExecutionContext) -> list[str]:
     can_subset=True,
 )
 def clean_tables(context, compute: dg.ResourceParam[ComputeResource]):
-    yield from compute.clean(context, selected_kinds(context), context.partition_key)
+    kinds, only_checked = selected_kinds(context), checked_only(context, CLEAN_KEYS)
+    if not context.has_partition_key:  # "Execute all" on the checks, no date chosen
+        if kinds:
+            raise dg.Failure("clean/* is partitioned by landing date: choose a partition")
+        for event in clean_checks_every_partition(context, compute, only_checked):
+            yield enrich(event)
+        return
+    dt = context.partition_key
+    if kinds:
+        loc = compute.pipeline.locations()
+        problems = missing_landing(kinds, dt, loc.landing_uri, loc.topic_prefix)
+        if problems:
+            raise dg.Failure(
+                description=f"nothing to clean for dt={dt}: " + "; ".join(problems)
+                + ". A quiet day has no partition to build; pick a landed date "
+                "(raw/* partitions show which dates landed).",
+                metadata={"dt": dt, "missing": problems},
+                allow_retries=False,
+            )
+        for event in compute.clean(context, kinds, dt):
+            yield enrich(event)
+    if only_checked:
+        for event in clean_checks_only(context, compute, only_checked, dt):
+            yield enrich(event)

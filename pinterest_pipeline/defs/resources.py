@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import dagster as dg
@@ -43,17 +43,20 @@ class ComputeResource(dg.ConfigurableResource):
     """
 
     def run_stage(
-        self, context: dg.AssetExecutionContext, stage: str, selected: Sequence[str], dt: str | None
+        self, context: dg.AssetExecutionContext, stage: str, selected: Sequence[str], dt: str | None,
+        skip: Mapping[str, Sequence[str]] | None = None,
     ) -> Iterable[StageEvent]:
+        """One stage's events; ``skip``: clean dates per kind the insights leave out."""
         raise NotImplementedError
 
     def clean(self, context: dg.AssetExecutionContext, kinds: Sequence[str], dt: str) -> Iterator[StageEvent]:
         """Clean ``kinds`` for landing date ``dt``; yield materializations and check results."""
         yield from selected_events(context, self.run_stage(context, "clean", kinds, dt))
 
-    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str]) -> Iterator[StageEvent]:
-        """Build the named insight tables; yield materializations and check results."""
-        yield from selected_events(context, self.run_stage(context, "insights", names, None))
+    def insights(self, context: dg.AssetExecutionContext, names: Sequence[str],
+                 skip: Mapping[str, Sequence[str]] | None = None) -> Iterator[StageEvent]:
+        """Build the named insight tables without the clean dates in ``skip``; yield events."""
+        yield from selected_events(context, self.run_stage(context, "insights", names, None, skip))
 
 
 def env(name: str) -> Any:
@@ -109,9 +112,10 @@ class LocalCompute(ComputeResource):
     spark: PySparkResource
     pipeline: PipelineConfig
 
-    def run_stage(self, context, stage, selected, dt):
+    def run_stage(self, context, stage, selected, dt, skip=None):
         results = stages.run_stage(
-            self.spark.spark_session, stage, self.pipeline.locations(), selected, dt, log=context.log.info
+            self.spark.spark_session, stage, self.pipeline.locations(), selected, dt,
+            log=context.log.info, skip=skip,
         )
         for result in results:
             yield from stage_events(result)
@@ -137,7 +141,10 @@ class PipesCompute(ComputeResource):
     ) -> dg.PipesClientCompletedInvocation:
         raise NotImplementedError
 
-    def run_stage(self, context, stage, selected, dt):
+    def run_stage(self, context, stage, selected, dt, skip=None):
+        if skip:
+            context.log.warning("the external run reads every clean date, also those whose "
+                                f"blocking check failed: {dict(skip)}")
         context.log.info(f"{stage} {', '.join(selected)} in one external run")
         label = f"clean dt={dt}" if stage == "clean" else stage
         invocation = self.launch(context, entrypoint.command_line(stage, selected, dt), label)

@@ -304,6 +304,10 @@ def _rule_outcome(spec: CheckSpec, kind: str, df: DataFrame, profile: dict[str, 
         failing = df.select(*cols, broken.alias("failed_rules")).filter(F.size("failed_rules") > 0)
         cases = _rows(failing.orderBy(contract.CLEAN_KEY))
     passed = not pandera and not cases
+    # pandera's pyspark backend says only "failed validation None" for a dataframe check: name the rows.
+    broken = ", ".join(f"{name}: {n} row(s)" for name, n in failure_counts.items() if n)
+    pandera = [{**p, "error": broken} if broken and p["error"].endswith("None") else p
+               for p in pandera]
     return _outcome(spec, passed, failure_counts=failure_counts, failure_cases=cases,
                     pandera_errors=pandera)
 

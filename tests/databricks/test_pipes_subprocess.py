@@ -104,7 +104,7 @@ def test_pipes_reports_one_materialization_per_selected_asset_and_one_result_per
     expected_checks += [(f"insights/{n}", "non_empty_unique_keys") for n in contract.INSIGHTS]
     assert [(key, name) for key, name, *_ in checks] == expected_checks
     meta = dict(mats[0][2])
-    assert meta["preview"][0] == "MarkdownMetadataValue"
+    assert meta["preview"][0] == "TableMetadataValue"
     assert meta["table"] == ("PathMetadataValue", "<warehouse>/clean/pin/dt=2024-01-02")
     second_pin = next(m for key, dt, m in mats if key == "clean/pin" and dt == "2024-01-03")
     assert second_pin["quarantined"][1] == 1 and second_pin["duplicates_collapsed"][1] == 1

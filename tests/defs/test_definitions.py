@@ -1,6 +1,9 @@
 """The code location loads, and its graph is raw -> clean -> insights with checks."""
 
-from datetime import datetime, timezone
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -50,5 +53,19 @@ def test_clean_partitions_start_at_configured_date_and_include_today():
     partitions = job.partitions_def
     keys = partitions.get_partition_keys()
     assert keys[0] == "2024-01-01"
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     assert keys[-1] == today
+
+
+def test_partitions_start_at_the_earliest_landing_when_no_start_is_set(tmp_path):
+    """Unset PINTEREST_START_DATE: the UI lists the landed dates, not years of empty days."""
+    from pinterest_pipeline.ingest.landing import open_landing
+    from tests.defs.test_sensor import land
+
+    land(open_landing(str(tmp_path)), "geo", "2025-06-30", 0, 1)
+    env = {**os.environ, "PINTEREST_LANDING_URI": str(tmp_path),
+           "PINTEREST_START_DATE": ""}
+    code = "from pinterest_pipeline.defs.partitions import daily; print(daily.get_first_partition_key())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120, check=True).stdout
+    assert out.strip() == "2025-06-30"

@@ -59,9 +59,15 @@ def test_new_files_become_asset_events_with_metadata(landing):
     assert set(events) == {(f"raw/{k}", "2024-03-01") for k in contract.KINDS}
     meta = events[("raw/pin", "2024-03-01")].metadata
     assert meta["files"].value == 1 and meta["records"].value == 3 and meta["bytes"].value > 0
+    assert meta["dagster/uri"].value.endswith("topics/pinterest.pin/dt=2024-03-01/")
+    version = events[("raw/pin", "2024-03-01")].tags["dagster/data_version"]
+    message = result.skip_reason.skip_message
+    assert message.startswith("recorded 3 landing(s)")
+    assert f"raw/pin dt=2024-03-01: 1 files, 3 records (data version {version})" in message
 
     again = tick(result.cursor)
     assert again.asset_events == []
+    assert again.skip_reason.skip_message.startswith("no new landing files in ")
 
     land(landing, "pin", "2024-03-01", 3, 2)
     land(landing, "geo", "2024-03-02", 3, 1)
@@ -69,6 +75,8 @@ def test_new_files_become_asset_events_with_metadata(landing):
     found = {(e.asset_key.to_user_string(), e.partition): e for e in third.asset_events}
     assert set(found) == {("raw/pin", "2024-03-01"), ("raw/geo", "2024-03-02")}
     assert found[("raw/pin", "2024-03-01")].metadata["records"].value == 5
+    # more records for a date: a new data version, so clean/pin of that date shows as stale
+    assert found[("raw/pin", "2024-03-01")].tags["dagster/data_version"] != version
 
 
 def test_dates_before_start_are_reported_not_recorded(landing, capfd):
@@ -77,6 +85,7 @@ def test_dates_before_start_are_reported_not_recorded(landing, capfd):
     assert result.asset_events == []
     logged = capfd.readouterr().err
     assert "2023-12-31" in logged and "PINTEREST_START_DATE" in logged
+    assert "not partitions (before 2024-01-01): 2023-12-31" in result.skip_reason.skip_message
 
 
 def test_empty_landing_is_quiet(landing):
