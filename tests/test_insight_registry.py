@@ -31,7 +31,7 @@ def test_entry_is_consistent(insight):
     assert views, insight.body
     read = set().union(*(VIEW_INPUTS[v] for v in views))
     assert read == set(insight.inputs), f"{insight.name} reads {read}, declares {insight.inputs}"
-    assert insight.description.endswith(".")
+    assert insight.description.endswith(("?", "."))  # the question the table answers
 
 
 def test_assets_and_checks_derive_from_the_registry():
@@ -44,6 +44,6 @@ def test_assets_and_checks_derive_from_the_registry():
         assert {d.asset_key.path[-1] for d in spec.deps} == set(entry.inputs)
         assert spec.description.startswith(entry.description)
     descriptions = {c.asset_key.path[-1]: c.description for c in insight_check_specs}
-    assert descriptions["country_with_top_poster"] == "The table has exactly one row."
+    assert descriptions["country_with_top_poster"] == "insights/country_with_top_poster has exactly one row."
     assert descriptions["median_followers_by_age_group_and_join_year"].endswith(
         "one row per age_group, post_year.")

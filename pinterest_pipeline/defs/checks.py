@@ -38,7 +38,7 @@ def _session(compute):
             "a check-only run reads the table with local Spark or Spark Connect, which this "
             "deployment has no session for: materialize the partition instead (its checks run with it)"
         )
-    return spark.session(), compute.pipeline.locations()
+    return spark.spark_session, compute.pipeline.locations()
 
 
 def clean_checks_only(context: dg.AssetExecutionContext, compute, kinds: Sequence[str],

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
+from dagster_pyspark import PySparkResource
 
 from pinterest_pipeline import contract
 from pinterest_pipeline.defs.clean import CLEAN_KEYS, clean_tables
 from pinterest_pipeline.defs.insights import INSIGHT_KEYS, insight_tables
-from pinterest_pipeline.defs.resources import LocalCompute, PipelineConfig, SparkResource
+from pinterest_pipeline.defs.resources import LandingResource, LocalCompute, PipelineConfig
+from pinterest_pipeline.spark import spark_config
 from tests.defs.landing import PREFIX, land
 
 pytestmark = pytest.mark.integration
@@ -29,9 +32,10 @@ def env(tmp_path_factory):
     broken = land(root / "landing", BROKEN, 150, 150, broken=True)
     land(root / "landing", NEXT, 300, 150)
     compute = LocalCompute(
-        spark=SparkResource(master="local[2]"),
-        pipeline=PipelineConfig(landing_uri=str(root / "landing"),
-                                warehouse_uri=str(root / "warehouse"), topic_prefix=PREFIX),
+        spark=PySparkResource(spark_config=spark_config("local[2]")),
+        pipeline=PipelineConfig(
+            landing=LandingResource(landing_uri=str(root / "landing"), topic_prefix=PREFIX, s3=S3Resource()),
+            warehouse_uri=str(root / "warehouse")),
     )
     with dg.instance_for_test() as instance:
         yield {"compute": compute}, instance, broken
