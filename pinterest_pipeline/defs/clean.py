@@ -87,8 +87,8 @@ def clean_tables(context, compute: dg.ResourceParam[ComputeResource]):
         return
     dt = context.partition_key
     if kinds:
-        loc = compute.pipeline.locations()
-        problems = missing_landing(kinds, dt, loc.landing_uri, loc.topic_prefix)
+        landing = compute.pipeline.landing
+        problems = missing_landing(kinds, dt, landing.store(), landing.topic_prefix)
         if problems:
             raise dg.Failure(
                 description=f"nothing to clean for dt={dt}: " + "; ".join(problems)

@@ -29,9 +29,11 @@ def data_version(files: list[LandedFile]) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()[:16]
 
 
-def missing_landing(kinds, dt: str, landing_uri: str, topic_prefix: str) -> list[str]:
-    """Why ``dt`` cannot be cleaned for ``kinds``: one line per kind with no records (empty: fine)."""
-    store = open_landing(settings.resolve_uri(landing_uri))
+def missing_landing(kinds, dt: str, store, topic_prefix: str) -> list[str]:
+    """Why ``dt`` cannot be cleaned for ``kinds``: one line per kind with no records (empty: fine).
+
+    ``store``: the landing (``LandingResource.store()``: a folder, or ``s3://`` through dagster-aws).
+    """
     problems = []
     for kind in kinds:
         prefix = contract.landing_prefix(contract.topic_name(kind, topic_prefix), dt)

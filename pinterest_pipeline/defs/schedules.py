@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import dagster as dg
 
-from pinterest_pipeline import contract, settings
+from pinterest_pipeline import contract
 from pinterest_pipeline.defs.jobs import nightly_job
 from pinterest_pipeline.defs.landing import missing_landing
 from pinterest_pipeline.defs.partitions import FIRST_DATE
+from pinterest_pipeline.defs.resources import LandingResource
 
 
 def yesterday(scheduled: dg.ScheduleEvaluationContext) -> str:
@@ -33,12 +34,14 @@ def yesterday(scheduled: dg.ScheduleEvaluationContext) -> str:
               "each tick runs the partition of the day before"},
     tags={"layer": "nightly"},
 )
-def nightly_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+def nightly_schedule(
+    context: dg.ScheduleEvaluationContext, landing: LandingResource
+) -> dg.RunRequest | dg.SkipReason:
     dt = yesterday(context)
     first = FIRST_DATE
     if dt < first:
         return dg.SkipReason(f"dt={dt} is before the first partition {first}: nothing to run")
-    missing = missing_landing(contract.KINDS, dt, settings.landing_uri(), settings.topic_prefix())
+    missing = missing_landing(contract.KINDS, dt, landing.store(), landing.topic_prefix)
     if len(missing) == len(contract.KINDS):
         return dg.SkipReason(f"quiet day: nothing landed for dt={dt} ({'; '.join(missing)}); no run")
     return dg.RunRequest(run_key=f"nightly-{dt}", partition_key=dt)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import dagster as dg
 import pytest
 from dagster_pipes import decode_param
@@ -22,6 +23,7 @@ from pinterest_pipeline.defs.resources import DatabricksCompute, build_resources
 from pinterest_pipeline.stages import StageResult
 from pinterest_pipeline.transforms.validation import CLEAN_CHECKS, INSIGHT_CHECK, CheckOutcome
 from tests.databricks.fake_workspace import FakeWorkspaceClient
+from tests.net import moto_s3_server
 
 WHEEL = "/Volumes/main/pinterest/artifacts/pinterest_pipeline-0.1.0-py3-none-any.whl"
 DT = "2024-01-02"
@@ -122,7 +124,17 @@ def workspace(tmp_path, monkeypatch):
     import databricks.sdk
 
     monkeypatch.setattr(databricks.sdk, "WorkspaceClient", lambda *a, **k: fake)
-    return fake
+    with moto_s3_server() as endpoint:  # the code location lists the s3:// landing before a run
+        for key, value in {"AWS_ENDPOINT_URL_S3": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                           "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+            monkeypatch.setenv(key, value)
+        s3 = boto3.client("s3", endpoint_url=endpoint)
+        s3.create_bucket(Bucket="pinterest-bucket")
+        for kind in contract.KINDS:
+            prefix = contract.landing_prefix(contract.topic_name(kind, PROD_ENV["PINTEREST_TOPIC_PREFIX"]), DT)
+            s3.put_object(Bucket="pinterest-bucket", Key=f"landing/{prefix}part+0+0000000000.json",
+                          Body=b'{"index": 1}\n')
+        yield fake
 
 
 def pipes_params(encoded: str) -> dict:
@@ -187,7 +199,9 @@ def test_clean_subset_is_one_run_with_the_exact_job_cluster_payload(workspace):
     }
     assert set(mats) == {("clean", "pin"), ("clean", "geo")}
     meta = mats[("clean", "pin")]
-    assert meta["preview"] == dg.MetadataValue.md("| ind |\n|---|\n| 1 |")
+    # the job's markdown preview shown as a table, typed by the contract
+    assert isinstance(meta["preview"], dg.TableMetadataValue)
+    assert [r.data for r in meta["preview"].records] == [{"ind": 1}]
     assert meta["table"] == dg.MetadataValue.path(
         f"s3://pinterest-bucket/warehouse/clean/pin/dt={DT}"
     )

@@ -2,24 +2,30 @@ from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
+from dagster_aws.s3 import S3Resource
 
 from pinterest_pipeline.definitions import defs
+from pinterest_pipeline.defs.resources import LandingResource
 from pinterest_pipeline.defs.schedules import nightly_schedule
 from tests.defs.test_sensor import land
 
+RESOURCE: dict[str, LandingResource] = {}
+
 
 @pytest.fixture
-def landing(tmp_path, monkeypatch):
-    from pinterest_pipeline.ingest.landing import open_landing
-
-    monkeypatch.setenv("PINTEREST_LANDING_URI", str(tmp_path / "landing"))
-    monkeypatch.setenv("PINTEREST_TOPIC_PREFIX", "pinterest")
-    return open_landing(str(tmp_path / "landing"))
+def landing(tmp_path):
+    RESOURCE["landing"] = LandingResource(landing_uri=str(tmp_path / "landing"), topic_prefix="pinterest",
+                                          s3=S3Resource())
+    yield RESOURCE["landing"].store()
+    RESOURCE.clear()
 
 
 def tick(year, month, day):
     when = datetime(year, month, day, 0, 0, tzinfo=UTC)
-    return nightly_schedule(dg.build_schedule_context(scheduled_execution_time=when))
+    resource = RESOURCE.get("landing") or LandingResource(landing_uri="/nonexistent", topic_prefix="pinterest",
+                                                          s3=S3Resource())
+    with dg.build_schedule_context(scheduled_execution_time=when, resources={"landing": resource}) as context:
+        return nightly_schedule(context)
 
 
 def test_schedule_is_midnight_utc_and_running_by_default():
