@@ -5,7 +5,8 @@ it holds the landing's lease (:mod:`.lease`), assigns the partitions, consumes,
 hands each record to its partition's :class:`~.writer.PartitionWriter` (the
 ``TopicPartitionWriter``: buffering, flush rules, ``put_once``), commits after
 each landed file, and watches topic ids and watermarks; :mod:`.resume` keeps
-the resume/reset bookkeeping.
+the resume/reset bookkeeping. (Its length is the loop plus its reset handling,
+which interrupts that loop and so stays in it, and the command line.)
 
 Layout, as the Confluent S3 sink with ``TimeBasedPartitioner`` (``dt`` = UTC
 date of the record's Kafka timestamp) writes it::

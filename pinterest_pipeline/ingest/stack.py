@@ -1,5 +1,8 @@
 """The local streaming stack in the background: broker, REST proxy, sink.
 
+(One module for the lifecycle of all four parts: start order, health, stop
+order and status read best side by side; the parts themselves live elsewhere.)
+
 ``pinterest-pipeline stack up|down|status`` (or ``python -m
 pinterest_pipeline.ingest.stack up|down|status``):
 

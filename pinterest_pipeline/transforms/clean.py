@@ -3,7 +3,8 @@
 :func:`clean` takes :func:`~pinterest_pipeline.transforms.io.read_landing`'s
 lines and returns the clean rows, the quarantined lines and the counts. Pure
 DataFrame API (JSON is parsed with Spark's ``VARIANT`` functions, no UDFs), so
-it runs on local Spark, Spark Connect and Databricks alike.
+it runs on local Spark, Spark Connect and Databricks alike. (It is long because it is
+section 4 of the contract written out: each rule and its reason stay together.)
 
 Cost
     Every line is parsed once. The clean rows are one Spark job (parse, rules,
