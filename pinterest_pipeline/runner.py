@@ -83,7 +83,8 @@ def _summarize(result, out: TextIO) -> None:
         mat = event.event_specific_data.materialization
         meta = {k: v.value for k, v in mat.metadata.items()}
         key = "/".join(mat.asset_key.path)
-        line = f"{key}: {meta['dagster/uri']}" if "dagster/uri" in meta else summary_line(key, meta)
+        stage = "rows_in" in meta or "rows" in meta  # a clean or insight table, else the report
+        line = summary_line(key, meta) if stage else f"{key}: {meta.get('dagster/uri')}"
         print(f"  {line}", file=out)
 
 

@@ -52,3 +52,23 @@ def test_plan_dates_with_a_start_in_the_future_has_no_partitions():
     parts = dg.DailyPartitionsDefinition(start_date="2099-01-01", end_offset=1)
     plan = runner.plan_dates(["2024-01-02", "2099-01-01"], parts)
     assert plan == runner.DatePlan([], ["2024-01-02"], ["2099-01-01"])
+
+
+def test_summary_prints_each_stage_line_and_the_report_path():
+    @dg.asset(key=["clean", "pin"])
+    def pin():
+        return dg.MaterializeResult(metadata={
+            "rows_in": 3, "rows_out": 2, "quarantined": 1, "duplicates_collapsed": 0, "conflicts": 0,
+            "dt": "2024-01-02", "seconds": 1.5, "dagster/uri": dg.MetadataValue.path("/w/clean/pin")})
+
+    @dg.asset(key=["reports", "insights"])
+    def report():
+        return dg.MaterializeResult(metadata={"dagster/uri": dg.MetadataValue.path("/w/report.html")})
+
+    out = io.StringIO()
+    runner._summarize(dg.materialize([pin, report]), out)
+    assert out.getvalue().splitlines() == [
+        "  clean/pin: 3 lines -> 2 rows, 1 quarantined, 0 duplicates collapsed (0 conflicts) "
+        "[dt=2024-01-02, 1.5 s]",
+        "  reports/insights: /w/report.html",
+    ]
