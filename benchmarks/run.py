@@ -26,7 +26,7 @@ Every figure is measured in this run, on this machine, side by side:
 
 Writes the report (``--report``, default ``docs/benchmarks.md``) and a plot of
 time against posts, one line per engine (same name, ``.png``). ``--smoke``
-runs everything on 20,000 posts into a scratch report (``make test`` does).
+runs everything on 5,000 posts into a scratch report (``make test`` does).
 Exit status 1 if an engine failed or the tables differ.
 """
 
@@ -380,12 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-posts", type=int, default=None,
                         help="posts for the profile and orchestration runs (default --posts)")
     parser.add_argument("--ingest-posts", type=int, default=20_000, help="0 skips the ingest run")
-    parser.add_argument("--smoke", action="store_true", help="everything on 20,000 posts")
+    parser.add_argument("--smoke", action="store_true", help="everything on 5,000 posts")
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
     args = parser.parse_args(argv)
     if args.smoke:
-        args.posts, args.curve, args.ingest_posts = 20_000, "", 2_000
+        args.posts, args.curve, args.ingest_posts = 5_000, "", 1_000
     sizes = sorted({int(s) for s in args.curve.split(",") if s.strip()} | {args.posts})
     if args.growth:
         sizes.append(args.growth)

@@ -1,4 +1,4 @@
-"""``make bench`` keeps working: its whole run on 20,000 posts (``--smoke``).
+"""``make bench`` keeps working: its whole run on 5,000 posts (``--smoke``).
 
 The same scripts as the real benchmark (landing generator, ``run --all``, the
 notebook-style job, DuckDB, the profile, the orchestration comparison and the
@@ -24,11 +24,11 @@ def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path):
     assert set(layouts) == {"sink", "large"}
     assert all(r["equal"] and r["run_all_s"] > 0 for r in results["engines"])
     sink = layouts["sink"]
-    assert sink["posts"] == 20_000 and sink["notebook_s"] > 0 and sink["duckdb_s"] > 0
+    assert sink["posts"] == 5_000 and sink["notebook_s"] > 0 and sink["duckdb_s"] > 0
     assert set(sink["steps"]) >= {"clean/pin", "clean/geo", "clean/user"}
     assert list(results["profile"]["clean_pin"]) == ["read", "parse + rules", "dedup", "write", "checks"]
     assert results["profile"]["orchestration"]["ratio"] > 0
     assert results["ingest"]["sink_records_per_s"] > 0
     text = report.read_text()
-    assert "| 20,000 | sink |" in text and "tables equal" in text
+    assert "| 5,000 | sink |" in text and "tables equal" in text
     assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
