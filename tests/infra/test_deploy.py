@@ -178,16 +178,22 @@ def fake_aws(tmp_path: Path, fail: str | None = None) -> tuple[dict, Path]:
     return {**env, "PATH": f"{bin_dir}{os.pathsep}{env['PATH']}"}, log
 
 
-def test_deploy_feeds_the_foundation_outputs_and_the_requirements_version_forward(tmp_path, params):
-    env, log = fake_aws(tmp_path)
+def deploy(tmp_path, params, fail=None):
+    """infra/deploy.py with ``params`` against the fake ``aws``; (process, argv of each aws call)."""
+    env, log = fake_aws(tmp_path, fail=fail)
     path = tmp_path / "params.json"
     path.write_text(json.dumps(params))
     done = subprocess.run(
         [sys.executable, str(INFRA / "deploy.py"), "--params", str(path)],
         capture_output=True, text=True, timeout=60, env=env, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
     calls = [json.loads(line) for line in log.read_text().splitlines()]  # argv after `aws`
+    return done, calls
+
+
+def test_deploy_feeds_the_foundation_outputs_and_the_requirements_version_forward(tmp_path, params):
+    done, calls = deploy(tmp_path, params)
+    assert done.returncode == 0, done.stderr
     assert [c[2:4] for c in calls] == [
         ["cloudformation", "deploy"], ["cloudformation", "describe-stacks"], ["s3", "cp"],
         ["s3", "cp"], ["s3api", "put-object"], ["cloudformation", "deploy"],
@@ -208,16 +214,9 @@ def test_deploy_feeds_the_foundation_outputs_and_the_requirements_version_forwar
 
 
 def test_deploy_stops_at_the_first_failing_call(tmp_path, params):
-    env, log = fake_aws(tmp_path, fail="put-object")
-    path = tmp_path / "params.json"
-    path.write_text(json.dumps(params))
-    done = subprocess.run(
-        [sys.executable, str(INFRA / "deploy.py"), "--params", str(path)],
-        capture_output=True, text=True, timeout=60, env=env, check=False,
-    )  # fmt: skip
+    done, calls = deploy(tmp_path, params, fail="put-object")
     assert done.returncode == 1
     assert "s3api put-object" in done.stderr and "exit code" in done.stderr
-    calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [c[2] for c in calls] == [
         "cloudformation",
         "cloudformation",
