@@ -23,9 +23,17 @@ COMMANDS = "pinterest_pipeline.commands"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    starting = None
+    if settings.get("PINTEREST_DEPLOYMENT") == "local":  # the run computes in this process
+        from pinterest_pipeline.spark import start_in_background
+
+        starting = start_in_background(settings.get("PINTEREST_SPARK_MASTER"),
+                                       settings.get("PINTEREST_SPARK_REMOTE"))
     from pinterest_pipeline.runner import run_dates
 
     outcome = run_dates(None if args.all else [args.date])
+    if starting is not None:
+        starting.join()  # a run that ended early (nothing landed) leaves no JVM half started
     if outcome.ok:
         print(f"ok: {len(outcome.run_ids)} Dagster run(s) recorded in {os.environ['DAGSTER_HOME']}")
         return 0

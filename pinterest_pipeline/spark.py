@@ -12,6 +12,7 @@ clusters without it).
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -31,6 +32,11 @@ JIT_CONF = {
     "spark.executor.extraJavaOptions": JIT_OPTION,
 }
 
+#: The embedded session's JVM uses the throughput collector: G1's concurrent marking threads
+#: compete with the task threads for a laptop's few cores (about 8% of a run --all on 2 cores,
+#: benchmarks/README). Clusters keep their runtime's collector.
+LOCAL_GC_OPTION = "-XX:+UseParallelGC"
+
 #: Driver logging of local sessions: warnings only, without the per-run noise (see the file).
 LOG4J2_OPTION = "-Dlog4j2.configurationFile=file:" + str(Path(__file__).with_name("log4j2.properties"))
 
@@ -46,7 +52,7 @@ LOCAL_CONF = {
     "spark.default.parallelism": "4",
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
-    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION} {LOG4J2_OPTION}",
+    "spark.driver.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION} {LOCAL_GC_OPTION} {LOG4J2_OPTION}",
     "spark.executor.extraJavaOptions": f"-Duser.timezone=UTC {JIT_OPTION}",
 }
 
@@ -78,3 +84,23 @@ def session_from_config(config: dict[str, str]) -> SparkSession:
 def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline") -> SparkSession:
     """The process's SparkSession: ``remote`` (sc://host:port) if set, else local ``master``."""
     return session_from_config(spark_config(master, remote, app_name))
+
+
+def start_in_background(master: str = "local[*]", remote: str = "") -> threading.Thread:
+    """Start the process's session in a daemon thread and return the thread.
+
+    Launching the JVM takes seconds, and so does importing Dagster: ``run``
+    starts the session first, so both happen at once. Whoever asks for the
+    session later (``getOrCreate``) waits for this start and gets the same
+    session; if the start fails, the later call fails with Spark's own error.
+    """
+
+    def start() -> None:
+        try:
+            get_session(master, remote)
+        except Exception:  # noqa: BLE001 - the caller's own getOrCreate reports it
+            pass
+
+    thread = threading.Thread(target=start, name="spark-start", daemon=True)
+    thread.start()
+    return thread

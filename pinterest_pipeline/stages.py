@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,12 @@ from pinterest_pipeline.transforms.validation import (
 )
 
 PREVIEW_ROWS = 10
+#: Tables of one stage computed at once (threads sharing the session): the kinds of a
+#: date, or the insight tables. One table at a time leaves cores idle while the driver
+#: plans, compiles and commits, and an insight's small jobs cannot fill them (about 7%
+#: of a run --all on 2 cores, docs/benchmarks.md). Memory stays bounded: tasks share
+#: the session's task slots whatever the number of jobs.
+PARALLEL_JOBS = 4
 STAGES = ("clean", "insights")
 #: Metadata keys shown as markdown and as table paths; everything else is typed by value.
 MARKDOWN_KEYS = frozenset({"preview"})
@@ -161,6 +168,27 @@ class MissingInput(RuntimeError):
     """An upstream table does not exist yet."""
 
 
+def in_parallel(work: Callable[[str], Any], names: Sequence[str]) -> list[Any]:
+    """``work(name)`` for every name, :data:`PARALLEL_JOBS` at once; results in ``names`` order.
+
+    Every call runs to its end, then the first failure (in ``names`` order) is
+    raised, with a note naming each other failure. PySpark pins each Python
+    thread to a JVM thread, so the jobs of each call are its own.
+    """
+    if len(names) < 2:
+        return [work(n) for n in names]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_JOBS, len(names))) as pool:
+        futures = [pool.submit(work, n) for n in names]
+        wait(futures)
+    failed = [(n, f.exception()) for n, f in zip(names, futures) if f.exception() is not None]
+    if failed:
+        first = failed[0][1]
+        for name, exc in failed[1:]:
+            first.add_note(f"{name} failed too: {type(exc).__name__}: {exc}")
+        raise first
+    return [f.result() for f in futures]
+
+
 def build_insights(
     spark: SparkSession, names: Iterable[str], loc: Locations,
     skip: Mapping[str, Collection[str]] | None = None,
@@ -168,27 +196,28 @@ def build_insights(
     """Compute the selected insight tables over all clean partitions but ``skip``, write, check."""
     tables = read_clean_tables(spark, loc, skip)
     insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
-    results = []
+
+    def build(name: str) -> StageResult:
+        started = time.monotonic()
+        path = contract.insight_path(loc.warehouse_uri, name)
+        computed = insight_sql.compute(spark, name)
+        # An insight is a few rows: compute it once, then write (one file) and check what we hold.
+        rows = computed.collect()
+        table = spark.createDataFrame(rows, computed.schema).coalesce(1)
+        io.write_table(table, path, loc.table_format)
+        metadata = {
+            "rows": len(rows),
+            "table": path,
+            "seconds": round(time.monotonic() - started, 2),
+            "preview": markdown_table([r.asDict() for r in rows[:50]], computed.columns),
+        }
+        check = run_insight_check(name, [r.asDict() for r in rows])
+        return StageResult(("insights", name), metadata, [check])
+
     try:
-        for name in names:
-            started = time.monotonic()
-            path = contract.insight_path(loc.warehouse_uri, name)
-            computed = insight_sql.compute(spark, name)
-            # An insight is a few rows: compute it once, then write and check what we hold.
-            rows = computed.collect()
-            table = spark.createDataFrame(rows, computed.schema)
-            io.write_table(table, path, loc.table_format)
-            metadata = {
-                "rows": len(rows),
-                "table": path,
-                "seconds": round(time.monotonic() - started, 2),
-                "preview": markdown_table([r.asDict() for r in rows[:50]], computed.columns),
-            }
-            check = run_insight_check(name, [r.asDict() for r in rows])
-            results.append(StageResult(("insights", name), metadata, [check]))
+        return in_parallel(build, list(names))
     finally:
         insight_sql.release()
-    return results
 
 
 def run_stage(
@@ -205,12 +234,13 @@ def run_stage(
     if stage == "clean":
         if not dt:
             raise ValueError("the clean stage needs a landing date")
-        results = []
-        for kind in selected:
+
+        def clean_kind(kind: str) -> StageResult:
             if log:
                 log(f"cleaning {kind} for dt={dt}")
-            results.append(clean_partition(spark, kind, dt, loc))
-        return results
+            return clean_partition(spark, kind, dt, loc)
+
+        return in_parallel(clean_kind, list(selected))
     if stage != "insights":
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     if log:

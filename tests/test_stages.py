@@ -62,3 +62,31 @@ def test_unselected_checks_are_dropped_on_both_paths():
     assert [type(e) for e in selected_events(Context(), events)] == [dg.MaterializeResult]
     Context.selected_asset_check_keys = {dg.AssetCheckKey(dg.AssetKey(["clean", "pin"]), "schema")}
     assert len(list(selected_events(Context(), events))) == 2
+
+
+def test_in_parallel_keeps_order_and_runs_at_once():
+    import threading
+
+    barrier = threading.Barrier(3, timeout=10)  # fails unless three calls run at the same time
+
+    def work(name):
+        barrier.wait()
+        return name.upper()
+
+    assert stages.in_parallel(work, ["pin", "geo", "user"]) == ["PIN", "GEO", "USER"]
+
+
+def test_in_parallel_finishes_every_call_and_names_every_failure():
+    done = []
+
+    def work(name):
+        if name != "geo":
+            done.append(name)
+            raise ValueError(f"{name} is broken")
+        done.append(name)
+        return name
+
+    with pytest.raises(ValueError, match="pin is broken") as raised:
+        stages.in_parallel(work, ["pin", "geo", "user"])
+    assert sorted(done) == ["geo", "pin", "user"]
+    assert raised.value.__notes__ == ["user failed too: ValueError: user is broken"]

@@ -16,7 +16,8 @@ and :func:`compute` runs one. Views:
 Cost: the latest-row windows and the joins run once. ``pin_geo`` and
 ``pin_user`` are filters over one cached table (pin left join geo left join
 user, a few narrow columns), and ``user`` is cached too, so the nine
-statements read memory; :func:`release` drops the cache.
+statements read memory; :func:`prepare` fills the cache before any statement
+runs (they may run at once) and :func:`release` drops it.
 
 Rules shared by every statement:
 
@@ -89,6 +90,7 @@ def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame
     user_side = users.withColumn("_user", F.lit(True))
     posts = latest["pin"].join(geo_side, key, "left").join(user_side, key, "left").cache()
     _CACHED.extend([users, posts])
+    posts.count()  # fills both caches once, before the statements read them (maybe at once)
     latest["pin"].createOrReplaceTempView("pin")
     latest["geo"].createOrReplaceTempView("geo")
     users.createOrReplaceTempView("user")
