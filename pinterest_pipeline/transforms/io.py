@@ -139,9 +139,21 @@ def _check_readable(folder: str) -> None:
 # --- warehouse tables -----------------------------------------------------------
 
 
+def _makedirs(path: str, attempts: int = 20) -> None:
+    """``os.makedirs``, tolerating a sibling table's write that removes a shared, empty
+    ``_staging``/``_trash`` parent between the creation of the parent and of ``path``."""
+    for _ in range(attempts - 1):
+        try:
+            os.makedirs(path, exist_ok=True)
+            return
+        except FileNotFoundError:
+            continue
+    os.makedirs(path, exist_ok=True)
+
+
 def _swap_into_place(staging: str, target: str, trash_root: str) -> None:
     """Move ``staging`` to ``target``; an existing ``target`` is moved to trash, then deleted."""
-    os.makedirs(trash_root, exist_ok=True)
+    _makedirs(trash_root)
     trash = os.path.join(trash_root, uuid.uuid4().hex)
     had_old = os.path.exists(target)
     if had_old:
@@ -166,7 +178,7 @@ def _remove_if_empty(path: str) -> None:
 
 def _write_local_atomic(df: DataFrame, target: str, staging_root: str, trash_root: str) -> None:
     staging = os.path.join(staging_root, uuid.uuid4().hex)
-    os.makedirs(staging_root, exist_ok=True)
+    _makedirs(staging_root)
     try:
         df.write.mode("overwrite").parquet(staging)
         _swap_into_place(staging, target, trash_root)

@@ -124,3 +124,34 @@ def test_write_table_whole_table(spark, tmp_path):
         io.write_table(bad, path)
     assert table_rows(spark, path) == [("Spain", 3)]
     assert os.listdir(tmp_path / "insights") == ["top_category_by_country"]
+
+
+def test_sibling_tables_swap_at_once(tmp_path):
+    """Tables written at once share ``_staging``/``_trash`` parents that each write removes
+    when empty; no write may fail because a sibling removed a parent under it."""
+    import threading
+
+    parent = tmp_path / "insights"
+    parent.mkdir()
+    errors = []
+
+    def write(name: str) -> None:
+        try:
+            for _ in range(200):
+                staging = parent / io.STAGING_DIR / name / "new"
+                io._makedirs(str(staging))  # as _write_local_atomic does; Spark writes in it
+                (staging / "part-0.parquet").write_text(name)
+                io._swap_into_place(str(staging), str(parent / name), str(parent / io.TRASH_DIR / name))
+                io._remove_if_empty(str(parent / io.STAGING_DIR / name))
+                io._remove_if_empty(str(parent / io.STAGING_DIR))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"t{i}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+    assert sorted(os.listdir(parent)) == [f"t{i}" for i in range(8)]
+    assert all((parent / f"t{i}" / "part-0.parquet").read_text() == f"t{i}" for i in range(8))
