@@ -98,7 +98,7 @@ def start_in_background(master: str = "local[*]", remote: str = "") -> threading
     def start() -> None:
         try:
             get_session(master, remote)
-        except Exception:  # noqa: BLE001 - the caller's own getOrCreate reports it
+        except Exception:  # noqa: BLE001, S110 - the caller's own getOrCreate reports it
             pass
 
     thread = threading.Thread(target=start, name="spark-start", daemon=True)

@@ -7,6 +7,7 @@ import os
 import pytest
 
 from tests.sample import require_sample
+
 # Tests land fixed dates from 2024: the code location's daily partitions start there
 # (unset, they would start at the earliest landing in ./data/landing, or today).
 os.environ.setdefault("PINTEREST_START_DATE", "2024-01-01")

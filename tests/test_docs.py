@@ -16,7 +16,7 @@ def test_every_setting_is_in_the_configuration_table():
 
 def test_every_cli_command_is_in_the_readme():
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
+    commands = parser._subparsers._group_actions[0].choices
     for name in commands:
         assert f"pinterest-pipeline {name}" in README, name
 

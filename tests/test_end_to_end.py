@@ -74,7 +74,7 @@ def test_rerun_gives_identical_tables(pipeline_env):
     cli(env, "run", "--all")
     assert {name: read_insight(root, name) for name in contract.INSIGHTS} == before
     clean_after = pq.read_table(contract.clean_path(str(root / "warehouse"), "pin")).to_pylist()
-    key = lambda r: r["ind"]  # noqa: E731
+    key = lambda r: r["ind"]
     assert sorted(clean_after, key=key) == sorted(clean_before, key=key)
 
 

@@ -229,7 +229,7 @@ class S3Landing(LandingStore):
 
 
 def _check_state_key(key: str) -> None:
-    if key.startswith("topics/") or not key or key.startswith("/"):
+    if not key or key.startswith(("topics/", "/")):
         raise ValueError(f"bookkeeping object {key!r} must live outside topics/")
 
 

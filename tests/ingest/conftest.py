@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -75,6 +76,21 @@ def landed_keys(landing_uri: str, prefix: str) -> dict[str, list[int]]:
                 keys.append(json.loads(line)[contract.RAW_KEY[kind]])
         out[kind] = keys
     return out
+
+
+def send_in_background(sender, posts, batch: int, pause: float) -> tuple[threading.Thread, list]:
+    """Send ``posts`` in batches from a thread; the list gets ``sender.close()``'s result at the end."""
+    out: list = []
+
+    def run():
+        for i in range(0, len(posts), batch):
+            sender.send(posts[i : i + batch])
+            time.sleep(pause)
+        out.append(sender.close())
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th, out
 
 
 def wait_until(pred, timeout: float, step: float = 0.1) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 import time
 from collections import Counter
 
@@ -17,7 +16,7 @@ from pinterest_pipeline import contract
 from pinterest_pipeline.ingest import stack
 from pinterest_pipeline.ingest.landing import landed_counts, wait_for_landing
 
-from .conftest import free_port, landed_keys, make_posts, wait_until
+from .conftest import free_port, landed_keys, make_posts, send_in_background, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -51,17 +50,7 @@ def test_durable_broker_survives_kill9_under_rest_load(stack_env, monkeypatch, c
     cfg = stack._saved_config()
     n = 3_000
     sender = RestSender(cfg.proxy_url, prefix, batch_posts=100, retry_for=60)
-    out = []
-
-    def send():
-        posts = make_posts(n)
-        for i in range(0, n, 100):
-            sender.send(posts[i : i + 100])
-            time.sleep(0.02)
-        out.append(sender.close())
-
-    th = threading.Thread(target=send)
-    th.start()
+    th, out = send_in_background(sender, make_posts(n), batch=100, pause=0.02)
     assert wait_until(lambda: sum(landed_counts(prefix=prefix).values()) > 3 * 500, 30)
     os.kill(stack.running_pid(cfg, "broker"), signal.SIGKILL)
     time.sleep(1.0)

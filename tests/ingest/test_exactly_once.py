@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import signal
-import threading
 import time
 from collections import Counter
 
@@ -15,7 +14,7 @@ from emulator.rest_sender import RestSender
 from pinterest_pipeline import contract
 from pinterest_pipeline.ingest.landing import open_landing, wait_for_landing
 
-from .conftest import landed_keys, make_posts
+from .conftest import landed_keys, make_posts, send_in_background
 
 pytestmark = pytest.mark.integration
 
@@ -61,19 +60,7 @@ def test_rest_20k_posts_land_exactly_once(proxy, start_sink, landing, prefix):
 def test_sink_sigkill_repeatedly_still_exactly_once(broker, start_sink, landing, prefix):
     n = 12_000
     posts = make_posts(n)
-    done = threading.Event()
-    results = []
-
-    def produce():
-        sender = KafkaSender(broker.bootstrap, prefix)
-        for i in range(0, n, 200):
-            sender.send(posts[i : i + 200])
-            time.sleep(0.02)
-        results.append(sender.close())
-        done.set()
-
-    th = threading.Thread(target=produce)
-    th.start()
+    th, results = send_in_background(KafkaSender(broker.bootstrap, prefix), posts, batch=200, pause=0.02)
     kills = 0
     while kills < 4:
         sink = start_sink(flush_size=300, rotate_ms=200)
@@ -82,7 +69,7 @@ def test_sink_sigkill_repeatedly_still_exactly_once(broker, start_sink, landing,
         sink.kill()
         kills += 1
     th.join(60)
-    assert done.is_set() and results[0].delivered_posts == n, results and results[0].failures[:5]
+    assert results and results[0].delivered_posts == n, results and results[0].failures[:5]
     sink = start_sink(flush_size=300, rotate_ms=200)
     assert wait_for_landing(n, 60, landing, prefix), sink.log()
     time.sleep(1.0)  # nothing more may arrive
@@ -96,16 +83,7 @@ def test_broker_paused_during_rest_emulation_reconciles(broker, proxy, start_sin
     n = 4_000
     posts = make_posts(n)
     sender = RestSender(proxy, prefix, batch_posts=100, retry_for=30, timeout=10.0)
-    outcome = []
-
-    def emulate():
-        for i in range(0, n, 100):
-            sender.send(posts[i : i + 100])
-            time.sleep(0.01)
-        outcome.append(sender.close())
-
-    th = threading.Thread(target=emulate)
-    th.start()
+    th, outcome = send_in_background(sender, posts, batch=100, pause=0.01)
     time.sleep(1.0)
     broker.proc.send_signal(signal.SIGSTOP)
     time.sleep(4.0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 from collections import Counter
 
@@ -18,23 +17,9 @@ from pinterest_pipeline import contract
 from pinterest_pipeline.ingest import stack
 from pinterest_pipeline.ingest.landing import landed_counts
 
-from .conftest import landed_keys, make_posts, wait_until
+from .conftest import landed_keys, make_posts, send_in_background, wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def _send_in_background(sender, posts, batch: int, pause: float) -> tuple[threading.Thread, list]:
-    out: list = []
-
-    def run():
-        for i in range(0, len(posts), batch):
-            sender.send(posts[i : i + batch])
-            time.sleep(pause)
-        out.append(sender.close())
-
-    th = threading.Thread(target=run)
-    th.start()
-    return th, out
 
 
 def _log(cfg, part: str) -> str:
@@ -65,7 +50,7 @@ def test_broker_kill9_under_rest_load_then_stack_up(stack_env, capsys, prefix):
     url = cfg.proxy_url
     n = 6_000
     sender = RestSender(url, prefix, batch_posts=100, retry_for=60, timeout=10.0)
-    th, out = _send_in_background(sender, make_posts(n), 100, 0.02)
+    th, out = send_in_background(sender, make_posts(n), 100, 0.02)
     assert wait_until(lambda: sum(landed_counts(prefix=prefix).values()) > 3 * 1_000, 30)
     os.kill(stack.running_pid(cfg, "broker"), signal.SIGKILL)
     time.sleep(1.0)
@@ -120,7 +105,7 @@ def test_broker_kill9_under_rest_load_then_stack_up(stack_env, capsys, prefix):
 def test_kafka_sender_outlasts_a_broker_restart(broker, prefix):
     n = 3_000
     sender = KafkaSender(broker.bootstrap, prefix, retry_for=60, delivery_timeout_ms=3_000)
-    th, out = _send_in_background(sender, make_posts(n), 100, 0.02)
+    th, out = send_in_background(sender, make_posts(n), 100, 0.02)
     time.sleep(0.5)
     broker.proc.kill()  # kill -9
     broker.proc.wait(10)
