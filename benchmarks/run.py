@@ -400,7 +400,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="also one new day after this many days of history (e.g. 10)")
     parser.add_argument("--profile-posts", type=int, default=None,
                         help="posts for the profile and orchestration runs (default --posts)")
-    parser.add_argument("--ingest-posts", type=int, default=20_000, help="0 skips the ingest run")
+    parser.add_argument("--ingest-posts", type=int, default=100_000,
+                        help="posts for the ingest rates (default 100,000; 0 skips them)")
     parser.add_argument("--smoke", action="store_true", help="everything on 5,000 posts")
     parser.add_argument("--work", default=None, help="scratch folder (default: a temporary one)")
     parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
