@@ -33,8 +33,8 @@ JIT_CONF = {
 }
 
 #: The embedded session's JVM uses the throughput collector: G1's concurrent marking threads
-#: compete with the task threads for a laptop's few cores (about 8% of a run --all on 2 cores,
-#: benchmarks/README). Clusters keep their runtime's collector.
+#: compete with the task threads for a laptop's few cores (measured on 2 cores: see
+#: docs/benchmarks.md). Clusters keep their runtime's collector.
 LOCAL_GC_OPTION = "-XX:+UseParallelGC"
 
 #: Driver logging of local sessions: warnings only, without the per-run noise (see the file).
