@@ -1,8 +1,8 @@
 """The REST proxy's Kafka side: one shared idempotent producer, supervised.
 
 Delivery reports are awaited without blocking the event loop: a poll thread
-serves the producer and resolves asyncio futures with ``call_soon_threadsafe``;
-a long batch yields to other requests every ``PRODUCE_SLICE`` records.
+serves the producer and wakes the event loop once per request
+(``call_soon_threadsafe``), when its last record is acknowledged; a long batch yields to other requests every ``PRODUCE_SLICE`` records.
 
 Healing: a supervisor thread restarts the poll thread if it dies and replaces
 the producer after a fatal error (e.g. ``UNKNOWN_PRODUCER_ID``) or after
@@ -274,19 +274,28 @@ class KafkaGateway:
         fut = loop.create_future()
         results: list[Any] = [None] * len(records)
         remaining = [len(records)]
+        countdown = threading.Lock()  # the poll thread and this loop both resolve records
+
+        def done() -> None:
+            if not fut.done():
+                fut.set_result(results)
 
         def resolve(i: int, err, partition: int, offset: int) -> None:
+            # The loop is woken once per request, when its last record is resolved
+            # (waking it per record costs more than the produce itself).
             results[i] = (partition, offset, err)
-            remaining[0] -= 1
-            if remaining[0] == 0 and not fut.done():
-                fut.set_result(results)
+            with countdown:
+                remaining[0] -= 1
+                last = remaining[0] == 0
+            if last:
+                loop.call_soon_threadsafe(done)
 
         def make_cb(i: int):
             def cb(err, msg):
                 self._observe(err)
                 if err is None:
                     self._acknowledged(msg.topic(), msg.partition(), msg.offset())
-                loop.call_soon_threadsafe(resolve, i, err, msg.partition(), msg.offset())
+                resolve(i, err, msg.partition(), msg.offset())
 
             return cb
 
