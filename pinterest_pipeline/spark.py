@@ -17,6 +17,8 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from pinterest_pipeline import settings
+
 #: Settings every session gets: UTC everywhere, dt partitions read as strings.
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
@@ -61,13 +63,17 @@ def spark_config(master: str = "local[*]", remote: str = "", app_name: str = "pi
     """The builder configuration: ``remote`` (sc://host:port) if set, else local ``master``."""
     if remote:
         return {"spark.remote": remote, "spark.app.name": app_name, **SESSION_CONF}
-    return {
+    config = {
         "spark.master": master,
         "spark.app.name": app_name,
         "spark.pyspark.python": sys.executable,
         **LOCAL_CONF,
         **SESSION_CONF,
     }
+    extra = settings.get("PINTEREST_SPARK_JAVA_OPTIONS").strip()
+    if extra:  # after ours, so the user's options win
+        config["spark.driver.extraJavaOptions"] += " " + extra
+    return config
 
 
 def session_from_config(config: dict[str, str]) -> SparkSession:

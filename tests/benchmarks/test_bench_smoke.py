@@ -32,3 +32,9 @@ def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path):
     text = report.read_text()
     assert "| 5,000 | sink |" in text and "tables equal" in text
     assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    # --report-only writes the same report again from the .json, without running anything
+    report.unlink()
+    report.with_suffix(".png").unlink()
+    assert bench.main(["--report-only", "--report", str(report)]) == 0
+    assert report.read_text() == text
+    assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")

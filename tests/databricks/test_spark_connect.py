@@ -69,7 +69,8 @@ def connect_server(tmp_path_factory):
         "--conf",
         "spark.sql.shuffle.partitions=4",
         "--conf",
-        "spark.driver.extraJavaOptions=-Duser.timezone=UTC",
+        "spark.driver.extraJavaOptions=-Duser.timezone=UTC "
+        + os.environ.get("PINTEREST_SPARK_JAVA_OPTIONS", ""),
         "--conf",
         "spark.executor.extraJavaOptions=-Duser.timezone=UTC",
         "spark-internal",
