@@ -19,6 +19,7 @@ from tests.net import moto_s3_server
 
 def test_spark_is_a_pyspark_resource_local_or_connect(monkeypatch):
     monkeypatch.delenv("PINTEREST_SPARK_REMOTE", raising=False)
+    monkeypatch.delenv("PINTEREST_SPARK_JAVA_OPTIONS", raising=False)  # tests/test_spark.py
     spark = build_resources("local")["compute"].spark
     assert isinstance(spark, PySparkResource)
     assert spark.spark_config == spark_config("local[*]")
