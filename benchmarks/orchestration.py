@@ -4,8 +4,9 @@
 
 In one process and on one SparkSession: a first direct pass warms the JIT and
 the page cache (and the code location is imported); then the same stage
-functions are called directly (``stages.clean_partition`` for the three kinds
-of every landed date, ``stages.build_insights`` for the nine tables), then
+functions are called directly (``stages.run_stage``: the clean stage of every
+landed date, its three kinds at once, then the insights stage; then
+``report.write_report``, as the run's ``reports/insights`` asset does), then
 ``pinterest-pipeline run --all``'s code path runs
 (:func:`pinterest_pipeline.runner.run_dates`: Dagster runs recorded in a
 scratch instance, with checks and metadata), then the direct calls again. The
@@ -27,16 +28,18 @@ import time
 
 
 def _direct(landing: str, warehouse: str, dates: list[str]) -> float:
-    from pinterest_pipeline import contract, stages
+    """What a run does, without Dagster: the clean stage of every date (its three kinds
+    at once), the insights stage, the report."""
+    from pinterest_pipeline import contract, report, stages
     from pinterest_pipeline.spark import get_session
 
     spark = get_session()
     loc = stages.Locations(landing_uri=landing, warehouse_uri=warehouse)
     started = time.perf_counter()
     for dt in dates:
-        for kind in contract.KINDS:
-            stages.clean_partition(spark, kind, dt, loc)
-    stages.build_insights(spark, contract.INSIGHTS, loc)
+        stages.run_stage(spark, "clean", loc, contract.KINDS, dt)
+    stages.run_stage(spark, "insights", loc, contract.INSIGHTS)
+    report.write_report(loc=loc)
     return time.perf_counter() - started
 
 
