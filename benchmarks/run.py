@@ -282,7 +282,10 @@ def write_report(results: dict, report: Path) -> None:
         lines += ["", f"### Orchestration ({prof['posts']:,} posts, one process, warm JVM)", "",
                   (f"The same stage functions called directly: {o['direct_s']} s; through "
                   f"Dagster runs (`run --all`'s code path, checks and events recorded): "
-                  f"{o['dagster_s']} s; ratio **{o['ratio']}**.")]
+                  f"{o['dagster_s']} s; ratio **{o['ratio']}**"
+                  + (f" (means of {o['rounds']} Dagster runs and {o['rounds'] + 1} direct "
+                     f"passes, alternated: {o['dagster_passes']} s and {o['direct_passes']} s)."
+                     if "rounds" in o else "."))]
     night = results.get("nightly")
     if night:
         lines += ["", "### Nightly", "",
