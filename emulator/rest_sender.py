@@ -3,14 +3,14 @@
 One request per topic per batch of ``batch_posts`` posts; the three requests
 of a batch go at once (a thread per topic, one keep-alive ``httpx.Client``), so
 each topic keeps its order and the proxy's parsing, Kafka's acknowledgements
-and this side's encoding overlap. A request that fails with a connection error, a timeout, a
-5xx or 429 is retried, only for the records not yet accepted, with bounded
-exponential backoff (0.2 s doubling, at most 5 s) for ``retry_for`` seconds
-after the first failure (``PINTEREST_SEND_RETRY_S``, default 90: long enough
-to ride out a broker or proxy restart). A 4xx other than 429 is final. A post
-is delivered only when all three of its records were accepted; any other post
-is counted failed with a reason in :attr:`SendResult.failures` — nothing is
-dropped silently. A timed-out request
+and this side's encoding overlap. A request that fails with a connection
+error, a timeout, a 5xx or 429 is retried, only for the records not yet
+accepted, with bounded exponential backoff (0.2 s doubling, at most 5 s) for
+``retry_for`` seconds after the first failure (``PINTEREST_SEND_RETRY_S``,
+default 90: long enough to ride out a broker or proxy restart). A 4xx other
+than 429 is final. A post is delivered only when all three of its records
+were accepted; any other post is counted failed with a reason in
+:attr:`SendResult.failures` — nothing is dropped silently. A timed-out request
 may still have reached Kafka, so this path is at least once (exact replays
 collapse when cleaned). Prints nothing.
 """

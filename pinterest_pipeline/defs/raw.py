@@ -94,7 +94,6 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
                            skip_reason=dg.SkipReason(skip))
 
 
-
 def _code_references() -> dg.CodeReferencesMetadataValue:
     """Where raw data comes from in this repository: the file writer the S3 sink (and
     ``emulate --via landing``) lands records with, and the sensor that records them."""

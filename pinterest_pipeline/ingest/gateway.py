@@ -2,7 +2,8 @@
 
 Delivery reports are awaited without blocking the event loop: a poll thread
 serves the producer and wakes the event loop once per request
-(``call_soon_threadsafe``), when its last record is acknowledged; a long batch yields to other requests every ``PRODUCE_SLICE`` records.
+(``call_soon_threadsafe``), when its last record is acknowledged; a long
+batch yields to other requests every ``PRODUCE_SLICE`` records.
 
 Healing: a supervisor thread restarts the poll thread if it dies and replaces
 the producer after a fatal error (e.g. ``UNKNOWN_PRODUCER_ID``) or after
