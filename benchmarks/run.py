@@ -232,6 +232,8 @@ def write_report(results: dict, report: Path) -> None:
         (f"Data: {rows[0]['base'] if rows else ''}, scaled up with new keys "
         "(`benchmarks/generate.py`), 1 % exact replays; sink layout = 1,000 records per "
         "file, large = one file per topic."),
+        *(["", "Measured after this run (and not by it):", "",
+           *[f"- {note}" for note in results["notes"]]] if results.get("notes") else []),
         "",
         "## The batch path: `run --all` against a notebook Spark job and DuckDB",
         "",
