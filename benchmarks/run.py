@@ -347,7 +347,7 @@ does); (2) a JVM that keeps compiled code between runs (an AOT cache, JDK
 25 and later) would remove most of the warm-up; the machines here have
 Java 17."""
 
-#: Why a night with history costs more (read off the nightly runs' per-asset seconds).
+#: Why a night with history costs more (measured with Dagster's INFO log, as it says).
 NIGHTLY_ANALYSIS = """\
 Why the night with history costs more: the insights answer over every clean
 date, so before the nine queries the insights step reads the whole history,
@@ -477,9 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         sizes.append(args.growth)
     report = Path(args.report)
     report.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(args.work or tempfile.mkdtemp(prefix="pinterest-bench-"))
     if args.report_only:
         return _rewrite(report)
+    work = Path(args.work or tempfile.mkdtemp(prefix="pinterest-bench-"))
     results: dict = {"date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                      "argv": list(argv if argv is not None else sys.argv[1:]),
                      "machine": machine(), "engines": [], "main_posts": args.posts}

@@ -142,13 +142,13 @@ def _check_readable(folder: str) -> None:
 def _makedirs(path: str, attempts: int = 20) -> None:
     """``os.makedirs``, tolerating a sibling table's write that removes a shared, empty
     ``_staging``/``_trash`` parent between the creation of the parent and of ``path``."""
-    for _ in range(attempts - 1):
+    for attempt in range(attempts):
         try:
             os.makedirs(path, exist_ok=True)
             return
         except FileNotFoundError:
-            continue
-    os.makedirs(path, exist_ok=True)
+            if attempt == attempts - 1:
+                raise
 
 
 def _swap_into_place(staging: str, target: str, trash_root: str) -> None:
