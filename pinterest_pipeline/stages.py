@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pinterest_pipeline import contract, settings
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
-from pinterest_pipeline.transforms import io
+from pinterest_pipeline.transforms import io, latest
 from pinterest_pipeline.transforms.validation import (
     CheckOutcome,
     run_clean_checks,
@@ -145,10 +145,8 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     return StageResult(("clean", kind), metadata, checks)
 
 
-def read_clean_tables(
-    spark: SparkSession, loc: Locations, skip: Mapping[str, Collection[str]] | None = None
-) -> dict[str, DataFrame]:
-    """All partitions of the three clean tables but ``skip[kind]``; raises if one was never built."""
+def read_clean_tables(spark: SparkSession, loc: Locations) -> dict[str, DataFrame]:
+    """All partitions of the three clean tables (with ``dt``); raises if one was never built."""
     tables = {}
     for kind in contract.KINDS:
         df = io.read_table(spark, contract.clean_path(loc.warehouse_uri, kind), loc.table_format)
@@ -158,8 +156,6 @@ def read_clean_tables(
                 "materialize a clean partition first (Dagster UI: clean/* > Materialize, "
                 "or pinterest-pipeline run --all)"
             )
-        if skip and skip.get(kind):
-            df = df.where(~df[contract.PARTITION_COLUMN].isin(sorted(skip[kind])))
         tables[kind] = df
     return tables
 
@@ -191,11 +187,18 @@ def in_parallel(work: Callable[[str], Any], names: Sequence[str]) -> list[Any]:
 
 def build_insights(
     spark: SparkSession, names: Iterable[str], loc: Locations,
-    skip: Mapping[str, Collection[str]] | None = None,
+    skip: Mapping[str, Collection[str]] | None = None, log: Callable[[str], None] | None = None,
 ) -> list[StageResult]:
-    """Compute the selected insight tables over all clean partitions but ``skip``, write, check."""
-    tables = read_clean_tables(spark, loc, skip)
-    insight_sql.prepare(spark, tables["pin"], tables["geo"], tables["user"])
+    """Compute the selected insight tables over all clean partitions but ``skip``, write, check.
+
+    The inputs (one row per key, latest date wins) are brought up to date first
+    (:func:`latest.refresh`: only new dates are read on a normal night).
+    """
+    tables = read_clean_tables(spark, loc)
+    inputs, _ = latest.refresh(spark, tables, loc.warehouse_uri, loc.table_format, skip, log)
+    inputs = inputs.cache()
+    inputs.count()  # fills the cache once, before the statements read it (maybe at once)
+    insight_sql.register(spark, inputs)
 
     def build(name: str) -> StageResult:
         started = time.monotonic()
@@ -217,7 +220,7 @@ def build_insights(
     try:
         return in_parallel(build, list(names))
     finally:
-        insight_sql.release()
+        inputs.unpersist()
 
 
 def run_stage(
@@ -245,7 +248,7 @@ def run_stage(
         raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(STAGES)}")
     if log:
         log(f"computing {len(selected)} insight tables: {', '.join(selected)}")
-    return build_insights(spark, selected, loc, skip)
+    return build_insights(spark, selected, loc, skip, log)
 
 
 def metadata_type(key: str, value: Any) -> str:

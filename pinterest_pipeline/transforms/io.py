@@ -14,7 +14,7 @@ Spark Connect and in a Databricks job.
   split, but is not a line number): the "latest offset wins" rule needs only
   ``(source_file, position)``.
 * :func:`write_partition` / :func:`write_table` replace a partition / a whole
-  table. Local paths: Spark writes into a staging folder ``<table>/_staging/<uuid>``
+  table (partitioned or not). Local paths: Spark writes into a staging folder ``<table>/_staging/<uuid>``
   (for whole tables ``<parent>/_staging/<name>-<uuid>``), then the old version is
   renamed away to ``_trash/``, the new one renamed into place and the trash
   deleted. A failed write never touches the old version. Between the two
@@ -176,11 +176,13 @@ def _remove_if_empty(path: str) -> None:
         pass
 
 
-def _write_local_atomic(df: DataFrame, target: str, staging_root: str, trash_root: str) -> None:
+def _write_local_atomic(df: DataFrame, target: str, staging_root: str, trash_root: str,
+                        partition_by: str | None = None) -> None:
     staging = os.path.join(staging_root, uuid.uuid4().hex)
     _makedirs(staging_root)
     try:
-        df.write.mode("overwrite").parquet(staging)
+        writer = df.write.mode("overwrite")
+        (writer.partitionBy(partition_by) if partition_by else writer).parquet(staging)
         _swap_into_place(staging, target, trash_root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -221,20 +223,24 @@ def write_partition(df: DataFrame, table_path: str, dt: str, fmt: str = "parquet
     )
 
 
-def write_table(df: DataFrame, table_path: str, fmt: str = "parquet") -> None:
-    """Replace the whole (unpartitioned) table at ``table_path`` with ``df``."""
-    if fmt == "delta":
-        df.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(table_path)
-        return
-    if fmt != "parquet":
+def write_table(df: DataFrame, table_path: str, fmt: str = "parquet", partition_by: str | None = None) -> None:
+    """Replace the whole table at ``table_path`` with ``df`` (partitioned by the column ``partition_by``)."""
+    if fmt not in ("parquet", "delta"):
         raise ValueError(f"unknown table format {fmt!r}; expected parquet or delta")
-    if not is_local(table_path):
-        df.write.mode("overwrite").parquet(table_path)
+    if fmt == "delta" or not is_local(table_path):
+        writer = df.write.mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(partition_by)
+        if fmt == "delta":
+            writer.format("delta").option("overwriteSchema", "true").save(table_path)
+        else:
+            writer.parquet(table_path)
         return
     target = os.path.abspath(local_path(table_path))
     parent, name = os.path.split(target)
     _write_local_atomic(
-        df, target, os.path.join(parent, STAGING_DIR, name), os.path.join(parent, TRASH_DIR, name)
+        df, target, os.path.join(parent, STAGING_DIR, name), os.path.join(parent, TRASH_DIR, name),
+        partition_by,
     )
 
 
