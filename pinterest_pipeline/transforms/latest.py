@@ -144,11 +144,18 @@ def _merge(new: DataFrame, old: DataFrame) -> DataFrame:
 
 def fingerprints(tables: Mapping[str, DataFrame],
                  skip: Mapping[str, Collection[str]] | None = None) -> dict[Partition, str] | None:
-    """Per clean partition in use, a hash of its file names; None if files are not in ``dt=`` folders."""
+    """Per clean partition in use, a hash of its file names.
+
+    None when partitions cannot be told apart by their files: a table that is
+    not read from files, or files outside ``dt=`` folders.
+    """
     prints: dict[Partition, str] = {}
     for kind, df in tables.items():
         names: dict[str, list[str]] = defaultdict(list)
-        for uri in df.inputFiles():
+        files = df.inputFiles()
+        if not files:
+            return None
+        for uri in files:
             parts = uri.rstrip("/").split("/")
             dates = [p[len(PART) + 1:] for p in parts[:-1] if p.startswith(f"{PART}=")]
             if not dates:
@@ -211,13 +218,15 @@ class Refresh:
     """What :func:`refresh` did (shown in the insights' log)."""
 
     mode: str  # unchanged | add | rebuild
-    dates: dict[str, list[str]] = field(default_factory=dict)
+    dates: dict[str, list[str]] | None = field(default_factory=dict)  # None: every clean row
     moved: int = 0
 
     def describe(self) -> str:
-        dates = sorted({dt for ds in self.dates.values() for dt in ds})
         if self.mode == "unchanged":
             return "insight inputs: state up to date"
+        if self.dates is None:
+            return "insight inputs: rebuilt from every clean row (partitions not told apart by files)"
+        dates = sorted({dt for ds in self.dates.values() for dt in ds})
         shown = f"{dates[0]}..{dates[-1]}" if len(dates) > 2 else ", ".join(dates) or "no dates"
         what = "rebuilt from" if self.mode == "rebuild" else "added"
         moved = f"; {self.moved} keys moved from earlier dates" if self.moved else ""
@@ -254,8 +263,9 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
                 done.moved = _add(spark, tables, dates, warehouse, fmt)
             if mode == "rebuild" or done.moved < 0:
                 done.mode, done.moved = "rebuild", 0
-                done.dates = plan(None, prints)[1]
-                io.write_table(resolve(tables, done.dates), state_path(warehouse), fmt, partition_by=PART)
+                done.dates = plan(None, prints)[1] if prints is not None else None
+                rows = resolve(tables, done.dates) if prints is not None else resolve(_without(tables, skip))
+                io.write_table(rows, state_path(warehouse), fmt, partition_by=PART)
             _write_manifest(spark, warehouse, fmt, prints)
         if log:
             log(done.describe())
@@ -263,6 +273,11 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
     if state is None:  # nothing in use: an empty state
         state = resolve({k: spark.createDataFrame([], tables[k].schema) for k in contract.KINDS}, {})
     return state.drop(PART), done
+
+
+def _without(tables: Mapping[str, DataFrame], skip: Mapping[str, Collection[str]] | None) -> dict[str, DataFrame]:
+    """The tables without the skipped dates (when partitions cannot be told apart by their files)."""
+    return {kind: df.where(~F.col(PART).isin(sorted((skip or {}).get(kind, ())))) for kind, df in tables.items()}
 
 
 def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[str, list[str]],

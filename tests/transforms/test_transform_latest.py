@@ -130,3 +130,15 @@ def test_an_empty_state_when_every_date_is_skipped(spark, warehouse):
                                  skip={"pin": [D1, D2], "geo": [D1, D2], "user": [D1]})
     assert done.mode == "rebuild" and state.count() == 0
     assert set(latest.FLAGS.values()) <= set(state.columns)
+
+
+def test_tables_not_read_from_files_are_resolved_whole_every_time(spark, tmp_path):
+    """No files to fingerprint: rebuilt from every row (skipped dates left out), never trusted."""
+    warehouse = str(tmp_path / "warehouse")
+    made = {kind: spark.createDataFrame([(*row(kind, 1, D1), D1), (*row(kind, 1, D2), D2)],
+                                        f"{SCHEMAS[kind]}, dt string") for kind in contract.KINDS}
+    for _ in range(2):
+        state, done = latest.refresh(spark, made, warehouse, skip={"pin": [D2]})
+        assert done.mode == "rebuild" and done.dates is None and "every clean row" in done.describe()
+        (one,) = state.collect()
+        assert (one["category"], one["country"]) == (f"cat-{D1}", f"country-{D2}")
