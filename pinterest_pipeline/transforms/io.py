@@ -14,8 +14,8 @@ Spark Connect and in a Databricks job.
   split, but is not a line number): the "latest offset wins" rule needs only
   ``(source_file, position)``.
 * :func:`write_partition` / :func:`write_table` replace a partition / a whole
-  table (partitioned or not). Local paths: Spark writes into a staging folder ``<table>/_staging/<uuid>``
-  (for whole tables ``<parent>/_staging/<name>-<uuid>``), then the old version is
+  table (partitioned or not). Local paths: Spark writes into a staging folder
+  ``<table>/_staging/<uuid>`` (for whole tables ``<parent>/_staging/<name>-<uuid>``), then the old version is
   renamed away to ``_trash/``, the new one renamed into place and the trash
   deleted. A failed write never touches the old version. Between the two
   renames (microseconds) the path is briefly absent; there is no atomic
@@ -36,7 +36,7 @@ import uuid
 from urllib.parse import urlparse
 
 from pyspark.errors import AnalysisException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame, DataFrameWriter, SparkSession
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
@@ -176,13 +176,17 @@ def _remove_if_empty(path: str) -> None:
         pass
 
 
+def _overwrite(df: DataFrame, partition_by: str | None = None) -> DataFrameWriter:
+    writer = df.write.mode("overwrite")
+    return writer.partitionBy(partition_by) if partition_by else writer
+
+
 def _write_local_atomic(df: DataFrame, target: str, staging_root: str, trash_root: str,
                         partition_by: str | None = None) -> None:
     staging = os.path.join(staging_root, uuid.uuid4().hex)
     _makedirs(staging_root)
     try:
-        writer = df.write.mode("overwrite")
-        (writer.partitionBy(partition_by) if partition_by else writer).parquet(staging)
+        _overwrite(df, partition_by).parquet(staging)
         _swap_into_place(staging, target, trash_root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -228,9 +232,7 @@ def write_table(df: DataFrame, table_path: str, fmt: str = "parquet", partition_
     if fmt not in ("parquet", "delta"):
         raise ValueError(f"unknown table format {fmt!r}; expected parquet or delta")
     if fmt == "delta" or not is_local(table_path):
-        writer = df.write.mode("overwrite")
-        if partition_by:
-            writer = writer.partitionBy(partition_by)
+        writer = _overwrite(df, partition_by)
         if fmt == "delta":
             writer.format("delta").option("overwriteSchema", "true").save(table_path)
         else:
