@@ -195,9 +195,9 @@ def build_insights(
     (:func:`latest.refresh`: only new dates are read on a normal night).
     """
     tables = read_clean_tables(spark, loc)
+    # A Parquet read of the state: each statement reads only its columns. Caching the
+    # inputs first costs more than it saves (on 3.3M keys: filling 6-8 s, statements -3 s).
     inputs, _ = latest.refresh(spark, tables, loc.warehouse_uri, loc.table_format, skip, log)
-    inputs = inputs.cache()
-    inputs.count()  # fills the cache once, before the statements read it (maybe at once)
     insight_sql.register(spark, inputs)
 
     def build(name: str) -> StageResult:
@@ -217,10 +217,7 @@ def build_insights(
         check = run_insight_check(name, [r.asDict() for r in rows])
         return StageResult(("insights", name), metadata, [check])
 
-    try:
-        return in_parallel(build, list(names))
-    finally:
-        inputs.unpersist()
+    return in_parallel(build, list(names))
 
 
 def run_stage(

@@ -265,7 +265,7 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
                 done.mode, done.moved = "rebuild", 0
                 done.dates = plan(None, prints)[1] if prints is not None else None
                 rows = resolve(tables, done.dates) if prints is not None else resolve(_without(tables, skip))
-                io.write_table(rows, state_path(warehouse), fmt, partition_by=PART)
+                io.write_table(_compact(rows, PART), state_path(warehouse), fmt, partition_by=PART)
             _write_manifest(spark, warehouse, fmt, prints)
         if log:
             log(done.describe())
@@ -273,6 +273,17 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
     if state is None:  # nothing in use: an empty state
         state = resolve({k: spark.createDataFrame([], tables[k].schema) for k in contract.KINDS}, {})
     return state.drop(PART), done
+
+
+def _compact(rows: DataFrame, *by: str) -> DataFrame:
+    """``rows`` in few files: partitions of about ``spark.sql.adaptive.advisoryPartitionSizeInBytes``
+    (grouped by ``by``), not one small file per shuffle partition and date.
+
+    Every insight reads the whole state, so its file count is paid nine times a
+    night: on 3.3M keys over 11 dates, 16 files a date made the nine statements
+    take 1.5x as long as one file a date.
+    """
+    return rows.hint("rebalance", *by)
 
 
 def _without(tables: Mapping[str, DataFrame], skip: Mapping[str, Collection[str]] | None) -> dict[str, DataFrame]:
@@ -299,13 +310,13 @@ def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[st
     if len(new_dates) > 1:
         merged = merged.cache()
     for dt in new_dates:
-        io.write_partition(merged.where(F.col(PART) == dt).drop(PART), path, dt, fmt)
+        io.write_partition(_compact(merged.where(F.col(PART) == dt).drop(PART)), path, dt, fmt)
     merged.unpersist()
     if moved is None:
         return 0
     for dt in sorted({r[PART] for r in moved.select(PART).distinct().collect()}):
         rest = io.read_table(spark, path, fmt).where(F.col(PART) == dt).drop(PART)
-        io.write_partition(rest.join(moved.select(KEY), KEY, "anti"), path, dt, fmt)
+        io.write_partition(_compact(rest.join(moved.select(KEY), KEY, "anti")), path, dt, fmt)
     return moved.count()
 
 
