@@ -78,14 +78,19 @@ def _median(source: str, groups: str, where: str = "TRUE") -> str:
 _POST_YEARS = "post_year BETWEEN {} AND {}".format(*POST_YEAR_RANGE)
 _JOIN_YEARS = "join_year BETWEEN {} AND {}".format(*JOIN_YEAR_RANGE)
 
+# Per country, the first post in the order (follower_count DESC, poster_name ASC): the greatest
+# follower count, then the least name among the posts that have it. Two aggregates (a window
+# sorting every post per country took 3x as long on 11M posts).
 _TOP_POSTER = """
-    SELECT country, poster_name, follower_count FROM (
-      SELECT country, poster_name, follower_count,
-             row_number() OVER (PARTITION BY country
-                                ORDER BY follower_count DESC, poster_name ASC) AS rn
-      FROM pin_geo
-      WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL)
-    WHERE rn = 1"""
+    SELECT country, min(poster_name) AS poster_name, follower_count FROM (
+      SELECT /*+ BROADCAST(m) */ p.country, p.poster_name, p.follower_count
+      FROM pin_geo AS p
+      JOIN (SELECT country, max(follower_count) AS most FROM pin_geo
+            WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL
+            GROUP BY country) AS m
+        ON p.country = m.country AND p.follower_count = m.most
+      WHERE p.poster_name IS NOT NULL)
+    GROUP BY country, follower_count"""
 
 _PIN_GEO, _PIN_USER, _USER = ("pin", "geo"), ("pin", "user"), ("user",)
 _JOIN_YEAR = " Here `post_year` is the year the user joined (`date_joined`), not the year of a post."
