@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt_mod
+import functools
 import logging
 import signal
 import sys
@@ -78,8 +79,18 @@ EXIT_LEASE = 4
 EXIT_FRONTIER = 5
 
 
+DAY_MS = 86_400_000
+
+
 def _utc_date(ms: int) -> str:
-    return dt_mod.datetime.fromtimestamp(ms / 1000.0, tz=dt_mod.UTC).strftime("%Y-%m-%d")
+    """The UTC date (YYYY-MM-DD) of a timestamp in epoch milliseconds."""
+    return _day(ms // DAY_MS)
+
+
+@functools.lru_cache(maxsize=64)
+def _day(days: int) -> str:
+    # per record, a datetime and strftime cost about 5 us: a third of what the sink spends on one
+    return (dt_mod.date(1970, 1, 1) + dt_mod.timedelta(days=days)).isoformat()
 
 
 class Sink:
