@@ -4,8 +4,9 @@ The landing is written outside Dagster (by the S3 sink or the emulator), so
 the raw assets are external assets. The sensor lists the landing on every
 tick and, for each ``dt`` folder whose files changed, records an asset
 materialization on that date's partition with files, bytes and records, and
-a data version (a hash of the date's file listing): a clean partition built
-from an older listing shows as stale. A landing date before the first
+an observation with a data version (a hash of the date's file listing; Dagster
+compares an external asset's observations): a clean partition built from an
+older listing shows as stale. A landing date before the first
 partition is reported as a warning in the tick log (and ``pinterest-pipeline
 run`` refuses such a date with the reason), never skipped silently.
 """
@@ -71,6 +72,12 @@ def landing_sensor(context: dg.SensorEvaluationContext, landing: LandingResource
                             f"{store.uri}/{contract.landing_prefix(contract.topic_name(kind, landing.topic_prefix), dt)}")}
             events.append(dg.AssetMaterialization(
                 RAW_KEYS[kind], partition=dt, metadata=metadata,
+                tags={"dagster/data_version": version},
+            ))
+            # Dagster reads an external asset's data version from observations: this one is
+            # what marks clean partitions built from an older listing as stale.
+            events.append(dg.AssetObservation(
+                RAW_KEYS[kind], partition=dt, metadata={"dt": dt, "files": summary["files"]},
                 tags={"dagster/data_version": version},
             ))
             recorded.append(f"raw/{kind} dt={dt}: {summary['files']} files, "

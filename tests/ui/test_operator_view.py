@@ -5,7 +5,9 @@ A small landing over three dates (the middle one has a user aged 500, which the 
 ``value_rules`` check of ``clean/user`` rejects). The two later dates are launched through
 GraphQL; the first date and the insights from the UI ("Materialize all", one partition);
 "Execute all" on the checks of ``clean/user`` runs the checks alone, over every written
-date. Screenshots of each step go to ``data/ui-screenshots/``.
+date. Last, ten more posts land for the first date: after landing_sensor's next tick its
+clean partition reads *Unsynced* (stale, caused by ``raw/pin`` of that date). Screenshots of
+each step go to ``data/ui-screenshots/``.
 """
 
 from __future__ import annotations
@@ -30,12 +32,17 @@ TODAY = datetime.now(UTC).date()
 D1, D2, D3 = (str(TODAY - timedelta(days=n)) for n in (3, 2, 1))  # D2 is broken
 RUN_TIMEOUT = 420
 STATE: dict[str, str] = {}  # run ids handed from one step to the next
+LANDING: list[Path] = []  # the landing folder dagster dev reads
+SENSOR_WAIT = 150  # landing_sensor ticks every 30 s; the daemon may start it late
 
 RUNS = """query($filter: RunsFilter) { runsOrError(filter: $filter) { ... on Runs {
   results { runId status tags { key value } } } } }"""
 CHECK_EXECUTIONS = """query($key: AssetKeyInput!, $check: String!, $partition: String) {
   assetCheckExecutions(assetKey: $key, checkName: $check, partition: $partition, limit: 5) {
     runId status partition evaluation { success partition } } }"""
+STALE = """query($key: AssetKeyInput!, $partition: String!) { assetNodeOrError(assetKey: $key) {
+  ... on AssetNode { staleStatus(partition: $partition)
+    staleCauses(partition: $partition) { key { path } partitionKey reason } } } }"""
 LAUNCH_CHECKS = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
   __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
 
@@ -48,6 +55,7 @@ def server(tmp_path_factory):
     land(root / "landing", D1, 0, 100)
     land(root / "landing", D2, 100, 100, broken=True)
     land(root / "landing", D3, 200, 100)
+    LANDING.append(root / "landing")
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("0*-*.png"):  # this test's steps (report.png is the report test's)
         old.unlink()
@@ -229,3 +237,22 @@ def test_check_only_run_on_one_partition_through_graphql(client):
                    if e["runId"] == run_id]
     assert execution["evaluation"] == {"success": True, "partition": D3}
 
+
+
+def stale(client, asset: str, partition: str) -> dict:
+    node = client._execute(STALE, {"key": {"path": asset.split("/")}, "partition": partition})
+    return node["assetNodeOrError"]
+
+
+def test_more_records_for_a_cleaned_date_mark_it_stale(page, server, client):
+    # D1 was cleaned from the UI after landing_sensor had recorded its landing
+    assert stale(client, "clean/pin", D1)["staleStatus"] == "FRESH"
+    land(LANDING[0], D1, 300, 10)  # ten more posts land for a date already cleaned
+    deadline = time.monotonic() + SENSOR_WAIT
+    while (node := stale(client, "clean/pin", D1))["staleStatus"] != "STALE":
+        assert time.monotonic() < deadline, f"clean/pin {D1} not stale after {SENSOR_WAIT} s: {node}"
+        time.sleep(3)
+    assert any(c["key"]["path"] == ["raw", "pin"] and c["partitionKey"] == D1
+               for c in node["staleCauses"]), node["staleCauses"]
+    visit(page, server, f"/assets/clean/pin?view=partitions&partition={D1}", "Unsynced")
+    shot(page, "08-stale-partition")
