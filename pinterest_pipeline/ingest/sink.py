@@ -89,7 +89,7 @@ def _utc_date(ms: int) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _day(days: int) -> str:
-    # per record, a datetime and strftime cost about 5 us: a third of what the sink spends on one
+    # a datetime and strftime per record cost about 5 us (at 90,000 records/s the sink has 11 us a record)
     return (dt_mod.date(1970, 1, 1) + dt_mod.timedelta(days=days)).isoformat()
 
 

@@ -25,7 +25,8 @@ Rules shared by every statement:
 
 * Null never wins or forms a group: rows whose grouping value (country,
   age group, year) or ranked value (category, poster name) is null are left out.
-* Top-of-group ties: ``ORDER BY count DESC, name ASC`` inside ``row_number``.
+* Top-of-group ties: the greatest count, then the least name (``ORDER BY count DESC,
+  name ASC`` inside ``row_number``; the top poster per country by two aggregates).
 * Medians: ``percentile_disc(0.5)`` over the non-null follower counts (the
   lower median); a group without any follower count has no row.
 * Q6 counts distinct ``(user_name, date_joined)`` pairs over the ``user`` view
