@@ -225,8 +225,8 @@ def write_report(results: dict, report: Path) -> None:
         f"{results['date']}; every figure below comes from that one run"
         + (", except the sections " + " and ".join(
             f"{part} (run again on {when})" for part, when in results["reruns"].items())
-           + f", which `--rerun {','.join(results['reruns'])}` ran again after changes "
-           "that only they measure" if results.get("reruns") else "")
+           + f", which `--rerun {','.join(results['reruns'])}` ran again after later changes "
+           "(the other sections predate them)" if results.get("reruns") else "")
         + ". Regenerate with `make bench`; the ratios are what to compare between runs "
         "(these machines are noisy)."),
         "",
