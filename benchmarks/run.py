@@ -487,7 +487,7 @@ def _rewrite(report: Path) -> int:
 
 
 def _rerun(report: Path, parts: list[str], args: argparse.Namespace) -> int:
-    """Run ``parts`` of the last run again (after a change that only they measure)."""
+    """Run ``parts`` of the last run again and merge them into its .json (after a later change)."""
     unknown = set(parts) - {"nightly", "ingest"}
     if unknown:
         raise SystemExit(f"--rerun: unknown part(s) {', '.join(sorted(unknown))}; expected nightly, ingest")

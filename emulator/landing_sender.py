@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.dates import utc_date
 from pinterest_pipeline.ingest.landing import LandingStore, landing_frontiers, open_landing
 from pinterest_pipeline.ingest.writer import PartitionWriter
 
@@ -78,7 +78,7 @@ class LandingSender:
         self._seq = 0
 
     def send(self, posts: Sequence[Post]) -> None:
-        dt = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%d")
+        dt = utc_date(int(self.clock() * 1000))
         now = time.monotonic()
         for kind, w in self.writers.items():  # close files that are due before adding to them
             if w.rotate_due(now) or not w.accepts(w.next, dt):

@@ -1,11 +1,12 @@
-"""The sink's record timestamp -> landing date (``dt``), the rule of contract section 3."""
+"""A record timestamp -> its landing date (``dt``), the rule of contract section 3."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
 
-from pinterest_pipeline.ingest.sink import DAY_MS, _utc_date
+from pinterest_pipeline.dates import DAY_MS
+from pinterest_pipeline.dates import utc_date as _utc_date
 
 
 def reference(ms: int) -> str:
