@@ -1,16 +1,18 @@
 """One way to configure a SparkSession: embedded local mode or Spark Connect.
 
 :func:`spark_config` is the builder configuration; the code location hands it
-to dagster-pyspark's ``PySparkResource`` and everything else (the Pipes
-entrypoint, the CLI, the tests) calls :func:`get_session`, which builds the same
-session. Spark's own ``getOrCreate`` hands every caller in the process the
-same session, so a run starts one JVM (or one Connect channel) however many
-assets it computes. Nothing here imports Dagster (the entrypoint runs on
-clusters without it).
+to its ``PySparkResource`` (dagster-pyspark's) and everything else (the Pipes
+entrypoint, the CLI, the tests) calls :func:`get_session`; both build the
+session with :func:`session_from_config`. Spark's own ``getOrCreate`` hands
+every caller in the process the same session, so a run starts one JVM (or one
+Connect channel) however many assets it computes. A local JVM's stderr reaches
+the user without the line the JVM prints on every start (:data:`JVM_NOISE`).
+Nothing here imports Dagster (the entrypoint runs on clusters without it).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -76,8 +78,54 @@ def spark_config(master: str = "local[*]", remote: str = "", app_name: str = "pi
     return config
 
 
+#: What the local JVM prints on every start that tells the user nothing: Spark's launcher
+#: always adds ``--add-modules=jdk.incubator.vector`` and the JVM announces it on stderr.
+JVM_NOISE = frozenset({b"WARNING: Using incubator modules: jdk.incubator.vector"})
+
+_LAUNCH_LOCK = threading.Lock()
+
+
+def _relay_stderr(fd: int) -> None:
+    """Copy the JVM's stderr (``fd``) to this process's stderr, without :data:`JVM_NOISE`."""
+    writable = True
+    with os.fdopen(fd, "rb") as lines:
+        for line in lines:  # read to the end whatever happens, so the JVM never blocks on stderr
+            if not writable or line.rstrip(b"\r\n") in JVM_NOISE:
+                continue
+            try:
+                while line:  # fd 2 at the time of writing, as the JVM's own stderr would be
+                    line = line[os.write(2, line):]
+            except OSError:  # stderr closed (a pipe to `head`, say): drop the rest
+                writable = False
+
+
+def _launch_local_jvm(config: dict[str, str]) -> None:
+    """Start the local session's JVM with its stderr relayed through :func:`_relay_stderr`.
+
+    Only for a local configuration (``spark.master``) and only when this process
+    has no JVM yet; ``getOrCreate`` then uses this context. The relay thread reads
+    from the start, so a JVM that fails to start still shows why.
+    """
+    from pyspark import SparkConf, SparkContext  # classic PySpark only (not on Connect clients)
+    from pyspark.java_gateway import launch_gateway
+
+    with _LAUNCH_LOCK:
+        # SparkContext._gateway: the JVM of this process, once one was started (kept after stop()).
+        if "spark.master" not in config or "spark.remote" in config or SparkContext._gateway is not None:
+            return
+        read, write = os.pipe()
+        threading.Thread(target=_relay_stderr, args=(read,), name="jvm-stderr", daemon=True).start()
+        conf = SparkConf(loadDefaults=False).setAll(config.items())
+        try:
+            gateway = launch_gateway(conf, popen_kwargs={"stderr": write})
+        finally:
+            os.close(write)  # the JVM holds its own copy; the relay ends when the JVM does
+        SparkContext(conf=conf, gateway=gateway)
+
+
 def session_from_config(config: dict[str, str]) -> SparkSession:
     """The process's SparkSession for a :func:`spark_config` (as ``PySparkResource`` builds it)."""
+    _launch_local_jvm(config)
     builder = SparkSession.builder
     for key, value in config.items():
         builder = builder.config(key, value)

@@ -53,6 +53,7 @@ def test_run_all_matches_reference_on_every_row(pipeline_env):
     root, env = pipeline_env
     proc = cli(env, "run", "--all")
     assert "ok:" in proc.stdout
+    assert "incubator" not in proc.stderr, proc.stderr  # the JVM's start-up line (spark.JVM_NOISE)
     expected = reference.insights(reference.read_landing(root / "landing"))
     for name in contract.INSIGHTS:
         got = read_insight(root, name)

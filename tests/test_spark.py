@@ -1,8 +1,13 @@
-"""The embedded session's configuration (``spark.spark_config``)."""
+"""The embedded session's configuration (``spark.spark_config``) and its JVM's stderr."""
 
 from __future__ import annotations
 
-from pinterest_pipeline.spark import JIT_OPTION, LOCAL_GC_OPTION, spark_config
+import subprocess
+import sys
+
+import pytest
+
+from pinterest_pipeline.spark import JIT_OPTION, JVM_NOISE, LOCAL_GC_OPTION, spark_config
 
 
 def test_extra_java_options_come_after_the_defaults(monkeypatch):
@@ -23,3 +28,21 @@ def test_spark_connect_sessions_take_no_local_jvm_options(monkeypatch):
     config = spark_config(remote="sc://127.0.0.1:15002")
     assert config["spark.remote"] == "sc://127.0.0.1:15002"
     assert not any("JavaOptions" in key for key in config)
+
+
+@pytest.mark.integration
+def test_the_local_jvm_stderr_comes_through_without_the_start_up_noise():
+    """Spark's launcher always adds the incubator vector module and the JVM announces it on
+    stderr; the session's JVM stderr is relayed without that line, and with everything else."""
+    code = (
+        "from pinterest_pipeline.spark import get_session\n"
+        "spark = get_session('local[1]')\n"
+        "spark._jvm.java.lang.System.err.println('said by the JVM')\n"
+        "assert get_session('local[1]').range(3).count() == 3\n"
+        "spark.stop()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "said by the JVM" in done.stderr
+    assert not any(line.encode() in JVM_NOISE for line in done.stderr.splitlines()), done.stderr

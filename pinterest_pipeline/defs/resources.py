@@ -9,7 +9,8 @@ dagster-databricks Pipes; landing and warehouse are cloud URIs, tables Delta.
 A value whose environment variable is set comes through ``EnvVar`` (the UI
 shows where it came from); an unset one is its default from
 :mod:`pinterest_pipeline.settings`. Spark is dagster-pyspark's
-``PySparkResource`` (local, or Spark Connect through ``spark.remote``); the
+``PySparkResource`` (local, or Spark Connect through ``spark.remote``), whose
+session comes from :func:`pinterest_pipeline.spark.session_from_config`; the
 landing on ``s3://`` is reached through dagster-aws' ``S3Resource``.
 """
 
@@ -29,7 +30,7 @@ from pinterest_pipeline.databricks import entrypoint
 from pinterest_pipeline.dates import landed
 from pinterest_pipeline.defs.metadata import selected_events, stage_events
 from pinterest_pipeline.ingest.landing import LandingStore, S3Landing, open_landing
-from pinterest_pipeline.spark import JIT_CONF, spark_config
+from pinterest_pipeline.spark import JIT_CONF, session_from_config, spark_config
 from pinterest_pipeline.stages import Locations
 
 StageEvent = dg.MaterializeResult | dg.AssetCheckResult
@@ -104,6 +105,18 @@ class PipelineConfig(dg.ConfigurableResource):
             topic_prefix=self.landing.topic_prefix,
             table_format=self.table_format,
         )
+
+
+class SparkResource(PySparkResource):
+    """dagster-pyspark's resource, with the session the rest of the product builds.
+
+    :func:`~pinterest_pipeline.spark.session_from_config` starts a local JVM
+    with its stderr relayed without the start-up noise, and sets the session
+    settings also on a session that existed already.
+    """
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._spark_session = session_from_config(self.spark_config)
 
 
 class LocalCompute(ComputeResource):
@@ -290,7 +303,7 @@ def pipeline_config(deployment: str) -> PipelineConfig:
 
 def local_resources() -> dict[str, dg.ConfigurableResource]:
     config = spark_config(settings.get("PINTEREST_SPARK_MASTER"), settings.get("PINTEREST_SPARK_REMOTE"))
-    spark = PySparkResource(spark_config=config)
+    spark = SparkResource(spark_config=config)
     return {"compute": LocalCompute(spark=spark, pipeline=pipeline_config("local"))}
 
 
