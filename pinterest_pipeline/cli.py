@@ -23,6 +23,13 @@ COMMANDS = "pinterest_pipeline.commands"
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from pinterest_pipeline.progress import interval
+
+    try:
+        interval()  # a bad setting is an error before anything starts
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     starting = None
     if settings.get("PINTEREST_DEPLOYMENT") == "local":  # the run computes in this process
         from pinterest_pipeline.spark import start_in_background

@@ -2,7 +2,8 @@
 
 ``pinterest-pipeline run`` uses this, so its runs show up in ``dagster dev``
 afterwards exactly like runs launched from the UI or the schedule. All runs of
-one command execute in this process, so they share one SparkSession.
+one command execute in this process, so they share one SparkSession. While a
+run works, a progress line goes to stderr every ``PINTEREST_PROGRESS_SECONDS``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TextIO
 
 from pinterest_pipeline import settings
 from pinterest_pipeline.defs.resources import landed_dates
+from pinterest_pipeline.progress import Heartbeat
 from pinterest_pipeline.stages import summary_line
 
 
@@ -88,6 +90,11 @@ def _summarize(result, out: TextIO) -> None:
         print(f"  {line}", file=out)
 
 
+def _progress(line: str) -> None:
+    """A progress line of a run (:mod:`pinterest_pipeline.progress`): stderr, stdout has the results."""
+    print(f"  ... {line}", file=sys.stderr, flush=True)
+
+
 def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out: TextIO) -> None:
     from dagster import DagsterInstance
 
@@ -96,7 +103,7 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
     job = defs.resolve_job_def(job_name)
     label = f"{job_name}" + (f" dt={partition_key}" if partition_key else "")
     print(f"run {label} ...", file=out, flush=True)
-    with DagsterInstance.get() as instance:
+    with DagsterInstance.get() as instance, Heartbeat(_progress, label):
         result = job.execute_in_process(
             instance=instance,
             partition_key=partition_key,

@@ -51,6 +51,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("PINTEREST_STACK_DIR", "./data/stack", "logs and pid files of the local stack"),
         Setting("DAGSTER_HOME", "./data/dagster", "Dagster instance (runs, events, schedules)"),
         Setting("PINTEREST_LOG_LEVEL", "WARNING", "Dagster console log level of CLI runs"),
+        Setting("PINTEREST_PROGRESS_SECONDS", "15",
+                "a progress line every N s while a stage runs (run: stderr; every run: its event log); 0: none"),
         # local streaming stack (pinterest_pipeline/ingest/)
         Setting("PINTEREST_BROKER_PORT", "9092", "port of the embedded Tansu broker (127.0.0.1)"),
         Setting("PINTEREST_PROXY_PORT", "8082", "port of the REST proxy (127.0.0.1)"),

@@ -20,6 +20,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.progress import Heartbeat
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
 from pinterest_pipeline.transforms import io, latest
@@ -230,7 +231,18 @@ def run_stage(
     skip: Mapping[str, Collection[str]] | None = None,
 ) -> list[StageResult]:
     """One stage: ``clean`` the ``selected`` kinds of date ``dt``, or build the ``selected``
-    insights (over every clean date but those in ``skip``, per kind)."""
+    insights (over every clean date but those in ``skip``, per kind).
+
+    With ``log``, a progress line goes there every ``PINTEREST_PROGRESS_SECONDS``
+    while the stage runs (:mod:`pinterest_pipeline.progress`).
+    """
+    if log is None:
+        return _run_stage(spark, stage, loc, selected, dt, log, skip)
+    with Heartbeat(log, f"{stage} dt={dt}" if dt else stage):
+        return _run_stage(spark, stage, loc, selected, dt, log, skip)
+
+
+def _run_stage(spark, stage, loc, selected, dt, log, skip) -> list[StageResult]:
     if stage == "clean":
         if not dt:
             raise ValueError("the clean stage needs a landing date")
