@@ -158,6 +158,29 @@ CLEAN_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+#: What each clean column holds (contract section 4), for the catalog's column schema.
+CLEAN_COLUMN_DESCRIPTIONS: dict[str, str] = {
+    column: text + (" (placeholder strings become null)" if column in PIN_PLACEHOLDERS else "")
+    for column, text in {
+        "unique_id": "the pin's id",
+        "title": "title",
+        "description": "description",
+        "follower_count": "the poster's followers as a number: 12k is 12000, 2M is 2000000",
+        "poster_name": "the poster's name",
+        "tag_list": "tags, comma-separated as in the record",
+        "is_image_or_video": "image or video, as in the record",
+        "image_src": "the image's URL",
+        "save_location": f"where the pin was saved, without the {SAVE_LOCATION_PREFIX.strip()!r} prefix",
+        "category": "the pin's category",
+        "country": "the country the post came from",
+        "coordinates": "[latitude, longitude]; null when both are missing",
+        "timestamp": "when the post was made (UTC)",
+        "user_name": "first and last name, or the one that is there",
+        "age": "the user's age",
+        "date_joined": "when the user joined (UTC)",
+    }.items()
+}
+
 CLEAN_KEY = "ind"
 PARTITION_COLUMN = "dt"
 

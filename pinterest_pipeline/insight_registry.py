@@ -13,7 +13,7 @@ the rules every statement shares). Nothing here imports Spark or Dagster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 AGE_GROUPS: tuple[tuple[str, int, int | None], ...] = (
     ("18-24", 18, 24),
@@ -35,10 +35,16 @@ class Insight:
     inputs: tuple[str, ...]  # clean tables read (pin, geo, user)
     description: str  # the question the table answers
     body: str  # Spark SQL over the views of transforms.insights.prepare
+    #: column -> what it holds in this table, where that differs from COLUMN_DESCRIPTIONS
+    column_notes: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c for c, _ in self.columns)
+
+    def column_description(self, column: str) -> str:
+        """What ``column`` holds in this table."""
+        return self.column_notes.get(column) or COLUMN_DESCRIPTIONS[column]
 
     @property
     def check_description(self) -> str:
@@ -94,6 +100,21 @@ _TOP_POSTER = """
 
 _PIN_GEO, _PIN_USER, _USER = ("pin", "geo"), ("pin", "user"), ("user",)
 _JOIN_YEAR = " Here `post_year` is the year the user joined (`date_joined`), not the year of a post."
+_JOINED = {"post_year": "year the user joined: `date_joined` (UTC), {}-{} (the contract names it "
+                        "post_year)".format(*JOIN_YEAR_RANGE)}
+
+#: What each insight column holds; a table's ``column_notes`` says where it differs.
+COLUMN_DESCRIPTIONS: dict[str, str] = {
+    "country": "the post's country (geo)",
+    "category": "the pin's category",
+    "category_count": "posts of that category in the group",
+    "post_year": "year of the post: its geo `timestamp` (UTC), {}-{}".format(*POST_YEAR_RANGE),
+    "poster_name": "the poster with the most followers (ties: the least name)",
+    "follower_count": "that poster's follower count",
+    "age_group": "the user's age group: " + ", ".join(name for name, _, _ in AGE_GROUPS),
+    "median_follower_count": "lower median of the group's non-null follower counts",
+    "number_users_joined": "users who joined that year (distinct name and join time)",
+}
 
 REGISTRY: tuple[Insight, ...] = (
     Insight(
@@ -126,6 +147,8 @@ REGISTRY: tuple[Insight, ...] = (
         f"""
         SELECT country, follower_count FROM ({_TOP_POSTER})
         ORDER BY follower_count DESC, country ASC LIMIT 1""",
+        {"country": "the country of the poster with the most followers overall (ties: the least "
+                    "country)", "follower_count": "that poster's follower count"},
     ),
     Insight(
         "top_category_by_age_group",
@@ -152,6 +175,7 @@ REGISTRY: tuple[Insight, ...] = (
         FROM `user`
         WHERE year(date_joined) BETWEEN {JOIN_YEAR_RANGE[0]} AND {JOIN_YEAR_RANGE[1]}
         GROUP BY year(date_joined)""",
+        _JOINED,
     ),
     Insight(
         "median_followers_by_join_year",
@@ -160,6 +184,7 @@ REGISTRY: tuple[Insight, ...] = (
         "What is the median follower count of the users who joined in each year "
         "({}-{})?".format(*JOIN_YEAR_RANGE) + _JOIN_YEAR,
         _median("pin_user", "join_year AS post_year", _JOIN_YEARS),
+        _JOINED,
     ),
     Insight(
         "median_followers_by_age_group_and_join_year",
@@ -168,6 +193,7 @@ REGISTRY: tuple[Insight, ...] = (
         "What is the median follower count per age group and join year ({}-{})?".format(
             *JOIN_YEAR_RANGE) + _JOIN_YEAR,
         _median("pin_user", "age_group, join_year AS post_year", _JOIN_YEARS),
+        _JOINED,
     ),
 )
 

@@ -47,7 +47,8 @@ clean_specs = [
         owners=OWNERS,
         tags={"layer": "clean", "record_kind": kind},
         metadata={"dagster/column_schema": column_schema(
-            contract.CLEAN_COLUMNS[kind], (contract.CLEAN_KEY,), "key: one row per ind and date")},
+            contract.CLEAN_COLUMNS[kind], (contract.CLEAN_KEY,), "key: one row per ind and date",
+            contract.CLEAN_COLUMN_DESCRIPTIONS)},
     )
     for kind in contract.KINDS
 ]

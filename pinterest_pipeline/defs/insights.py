@@ -39,7 +39,8 @@ insight_specs = [
         owners=OWNERS,
         tags={"layer": "insights"},
         metadata={"dagster/column_schema": column_schema(
-            contract.INSIGHT_COLUMNS[name], contract.INSIGHT_KEYS[name], "grouping key")},
+            contract.INSIGHT_COLUMNS[name], contract.INSIGHT_KEYS[name], "grouping key",
+            {c: BY_NAME[name].column_description(c) for c in BY_NAME[name].column_names})},
     )
     for name in contract.INSIGHTS
 ]

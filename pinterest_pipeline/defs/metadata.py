@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +25,21 @@ CASE_KEYS = {"failure_cases", "pandera_errors"}
 
 
 def column_schema(columns: Sequence[tuple[str, str]], key: Sequence[str] = (),
-                  key_description: str = "key") -> dg.TableSchema:
-    """A contract column list ((name, Spark type), ...) as a TableSchema, in contract order."""
+                  key_description: str = "key",
+                  descriptions: Mapping[str, str] | None = None) -> dg.TableSchema:
+    """A contract column list ((name, Spark type), ...) as a TableSchema, in contract order.
+
+    A key column's description is ``key_description``, after the column's own if
+    ``descriptions`` has one.
+    """
+    def describe(name: str) -> str | None:
+        own = (descriptions or {}).get(name)
+        if name not in key:
+            return own
+        return f"{own} ({key_description})" if own else key_description
+
     return dg.TableSchema(columns=[
-        dg.TableColumn(name, sql_type, description=key_description if name in key else None,
+        dg.TableColumn(name, sql_type, description=describe(name),
                        constraints=dg.TableColumnConstraints(nullable=False, unique=len(key) == 1)
                        if name in key else None)
         for name, sql_type in columns

@@ -84,3 +84,24 @@ def test_partitions_start_at_the_earliest_landing_when_no_start_is_set(tmp_path)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120, check=True).stdout
     assert out.strip() == "2025-06-30"
+
+
+def test_every_table_column_says_what_it_holds_in_contract_order():
+    graph = defs.resolve_asset_graph()
+    tables = {("clean", kind): contract.CLEAN_COLUMNS[kind] for kind in contract.KINDS}
+    tables |= {("insights", name): contract.INSIGHT_COLUMNS[name] for name in contract.INSIGHTS}
+    for key, columns in tables.items():
+        schema = graph.get(dg.AssetKey(list(key))).metadata["dagster/column_schema"]
+        assert [(c.name, c.type) for c in schema.columns] == list(columns), key
+        assert all(c.description for c in schema.columns), key
+
+    def described(table: str, column: str) -> str:
+        schema = graph.get(dg.AssetKey(["insights", table])).metadata["dagster/column_schema"]
+        return next(c.description for c in schema.columns if c.name == column)
+
+    # the contract calls the join year post_year in the join-year tables: the column says so
+    for table in ("users_joined_by_year", "median_followers_by_join_year",
+                  "median_followers_by_age_group_and_join_year"):
+        assert described(table, "post_year").startswith("year the user joined"), table
+    assert described("top_category_by_year", "post_year").startswith("year of the post")
+    assert described("top_category_by_year", "post_year").endswith("(grouping key)")
