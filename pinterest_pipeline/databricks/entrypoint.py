@@ -19,8 +19,10 @@ Launched by Dagster Pipes (``DAGSTER_PIPES_*`` environment variables on a job
 cluster, ``--dagster-pipes-*`` parameters on an existing cluster), it reports
 one materialization per computed asset and one check result per check outcome
 back to Dagster and exits 0 even if a check failed: Dagster records the check
-and applies its blocking rule. Launched any other way (MWAA, by hand), it prints
-a summary and exits non-zero if a blocking check failed; an error
+and applies its blocking rule (its log lines, progress included, go to Dagster's
+event log). Launched any other way (MWAA, by hand), it prints a summary on stdout,
+what it does and its progress on stderr, and exits non-zero if a blocking check
+failed; an error
 always ends the process with a traceback and a non-zero exit code.
 """
 
@@ -253,7 +255,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"warehouse={loc.warehouse_uri}",
         flush=True,
     )
-    results = run_stage(spark, args.stage, loc, args.selected, args.date)
+    # What the stage does, and a progress line every PINTEREST_PROGRESS_SECONDS: on stderr.
+    results = run_stage(spark, args.stage, loc, args.selected, args.date,
+                        log=lambda line: print(line, file=sys.stderr, flush=True))
     summarize(results)
     if any(o.blocking for _, o in failed_checks(results)):
         print(f"{PROG}: a blocking check failed", file=sys.stderr)

@@ -158,6 +158,7 @@ def test_entrypoint_outside_dagster_prints_a_summary_and_exits_zero(both_runs):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "clean/geo: 1100 lines -> 1100 rows" in proc.stdout
     assert "schema ok" in proc.stdout
+    assert "cleaning geo for dt=2024-01-02" in proc.stderr  # what it does, and its progress
     assert rows(f"{root}/plain/clean/geo/dt=2024-01-02") == rows(
         f"{root}/local/clean/geo/dt=2024-01-02"
     )
