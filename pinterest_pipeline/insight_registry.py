@@ -148,7 +148,7 @@ REGISTRY: tuple[Insight, ...] = (
         SELECT country, follower_count FROM ({_TOP_POSTER})
         ORDER BY follower_count DESC, country ASC LIMIT 1""",
         {"country": "the country of the poster with the most followers overall (ties: the least "
-                    "country)", "follower_count": "that poster's follower count"},
+                    "country)"},
     ),
     Insight(
         "top_category_by_age_group",

@@ -8,13 +8,15 @@ session, how far the running Spark stages are::
     clean dt=2026-11-26: 45 s, Spark: 1,912 of 3,030 tasks done (2 stages running)
 
 ``pinterest-pipeline run`` prints these lines on stderr (stdout keeps the
-results); every run also records them in its event log (INFO, from the step).
-With Spark Connect or on Databricks there is no local Spark to ask: the line
-says the time only. Nothing here imports Dagster or starts Spark.
+results); every run also records them in its event log (INFO, from the step;
+on Databricks the job's entrypoint counts the driver's tasks and sends the
+lines through Pipes). With Spark Connect there is no local Spark to ask: the
+line says the time only. Nothing here imports Dagster or starts Spark.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +31,9 @@ def interval() -> float:
     try:
         seconds = float(raw)
     except ValueError:
-        raise ValueError(f"PINTEREST_PROGRESS_SECONDS must be a number of seconds (0: none), not {raw!r}") from None
+        seconds = math.nan
+    if not math.isfinite(seconds):
+        raise ValueError(f"PINTEREST_PROGRESS_SECONDS must be a number of seconds (0: none), not {raw!r}")
     if seconds < 0:
         raise ValueError(f"PINTEREST_PROGRESS_SECONDS must not be negative, not {raw!r}")
     return seconds

@@ -21,7 +21,7 @@ def test_the_interval_is_a_number_of_seconds(monkeypatch):
     assert progress.interval() == 15
     monkeypatch.setenv("PINTEREST_PROGRESS_SECONDS", "0")
     assert progress.interval() == 0
-    for bad in ("soon", "-1"):
+    for bad in ("soon", "-1", "nan", "inf"):
         monkeypatch.setenv("PINTEREST_PROGRESS_SECONDS", bad)
         with pytest.raises(ValueError, match=f"PINTEREST_PROGRESS_SECONDS .*{bad!r}"):
             progress.interval()
