@@ -81,6 +81,7 @@ from pyspark.sql import Column, DataFrame, Observation, Window
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
+from pinterest_pipeline.transforms import io
 
 STAT_KEYS = ("rows_in", "rows_out", "quarantined", "duplicates_collapsed", "conflicts")
 
@@ -149,8 +150,7 @@ class CleanResult:
     def quarantine(self) -> DataFrame:
         """The quarantined lines (``contract.QUARANTINE_COLUMNS``); parses again only if any."""
         if not self.stats["quarantined"]:
-            spark = self._raw.sparkSession
-            return spark.createDataFrame([], ", ".join(f"{c} {t}" for c, t in contract.QUARANTINE_COLUMNS))
+            return io.local_frame(self._raw.sparkSession, contract.QUARANTINE_COLUMNS)
         return self._checked.where(F.col("reason").isNotNull()).select(
             *[
                 (F.lit(self.dt) if c == contract.PARTITION_COLUMN else F.col(c)).cast(t).alias(c)

@@ -67,7 +67,7 @@ VERSION = "1:" + ";".join(f"{k}={','.join(c)}" for k, c in INPUT_COLUMNS.items()
 BROADCAST_KEYS = 4_000_000
 #: Up to this many keys to move are collected and broadcast; more are found with a shuffle.
 MANY_MOVED = 100_000
-MANIFEST_SCHEMA = "kind string, dt string, fingerprint string, version string"
+MANIFEST_COLUMNS = (("kind", "string"), ("dt", "string"), ("fingerprint", "string"), ("version", "string"))
 #: The manifest row of a state being written (no valid manifest).
 UPDATING = "updating"
 
@@ -185,7 +185,7 @@ def _write_manifest(spark: SparkSession, warehouse: str, fmt: str,
         rows = [(None, None, None, UPDATING)]
     else:  # a row without a partition keeps an empty state's manifest readable
         rows = [(k, dt, fp, VERSION) for (k, dt), fp in sorted(prints.items())] or [(None, None, None, VERSION)]
-    io.write_table(spark.createDataFrame(rows, MANIFEST_SCHEMA).coalesce(1), manifest_path(warehouse), fmt)
+    io.write_table(io.local_frame(spark, MANIFEST_COLUMNS, rows).coalesce(1), manifest_path(warehouse), fmt)
 
 
 def plan(manifest: Mapping[Partition, str] | None,
@@ -271,7 +271,7 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
             log(done.describe())
         state = io.read_table(spark, state_path(warehouse), fmt)
     if state is None:  # nothing in use: an empty state
-        state = resolve({k: spark.createDataFrame([], tables[k].schema) for k in contract.KINDS}, {})
+        state = resolve({k: io.local_frame(spark, tables[k].schema) for k in contract.KINDS}, {})
     return state.drop(PART), done
 
 

@@ -155,3 +155,30 @@ def test_sibling_tables_swap_at_once(tmp_path):
     assert not errors, errors[:3]
     assert sorted(os.listdir(parent)) == [f"t{i}" for i in range(8)]
     assert all((parent / f"t{i}" / "part-0.parquet").read_text() == f"t{i}" for i in range(8))
+
+
+def _plan(df) -> str:
+    return df._jdf.queryExecution().executedPlan().toString()
+
+
+def test_local_frame_rows_and_types_without_a_python_worker(spark):
+    import datetime as dt
+    from decimal import Decimal
+
+    columns = [("name", "string"), ("n", "bigint"), ("at", "timestamp"), ("xy", "array<double>"),
+               ("amount", "decimal(10,2)")]
+    rows = [("it's \"quoted\"", 1, dt.datetime(2020, 1, 2, 3, 4, 5), [1.5, -2.0], Decimal("3.25")),
+            (None, None, None, None, None)]
+    df = io.local_frame(spark, columns, rows)
+    assert [(f.name, f.dataType.simpleString()) for f in df.schema.fields] == columns
+    assert [tuple(r) for r in df.collect()] == rows
+    # createDataFrame's rows come from an RDD that a Python worker fills; these do not.
+    assert "ExistingRDD" in _plan(spark.createDataFrame(rows, ", ".join(f"{c} {t}" for c, t in columns)))
+    assert "ExistingRDD" not in _plan(df)
+
+
+def test_local_frame_empty_keeps_the_schema(spark):
+    schema = spark.range(1).selectExpr("id", "struct(id AS a, 'x' AS b) AS s").schema
+    df = io.local_frame(spark, schema)
+    assert df.schema == schema.__class__([f.__class__(f.name, f.dataType, True) for f in schema.fields])
+    assert df.count() == 0 and "ExistingRDD" not in _plan(df)
