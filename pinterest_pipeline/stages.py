@@ -26,6 +26,8 @@ from pinterest_pipeline.transforms import insights as insight_sql
 from pinterest_pipeline.transforms import io, latest
 from pinterest_pipeline.transforms.validation import (
     CheckOutcome,
+    count_rule_failures,
+    observed_counts,
     run_clean_checks,
     run_insight_check,
 )
@@ -116,13 +118,15 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     result = clean_rules.clean(kind, raw, dt)
     clean_table = contract.clean_path(loc.warehouse_uri, kind)
     quarantine_table = contract.quarantine_path(loc.warehouse_uri, kind)
-    io.write_partition(result.clean, clean_table, dt, loc.table_format)
+    # The write also counts each value rule's failures: the checks re-read only the keys.
+    to_write, rule_failures = count_rule_failures(kind, result.clean)
+    io.write_partition(to_write, clean_table, dt, loc.table_format)
     result.written()
     io.write_partition(
         result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
     )
     written = read_partition(spark, clean_table, dt, loc.table_format)
-    checks = run_clean_checks(kind, written)
+    checks = run_clean_checks(kind, written, observed_counts(rule_failures))
     stats = result.stats
     metadata: dict[str, Any] = {
         "topic": topic,
@@ -204,16 +208,16 @@ def build_insights(
     def build(name: str) -> StageResult:
         started = time.monotonic()
         path = contract.insight_path(loc.warehouse_uri, name)
-        computed = insight_sql.compute(spark, name)
-        # An insight is a few rows: compute it once, then write (one file) and check what we hold.
-        rows = computed.collect()
-        table = spark.createDataFrame(rows, computed.schema).coalesce(1)
-        io.write_table(table, path, loc.table_format)
+        # An insight is a few rows: computed once by its write (one file, rows in key
+        # order), then read back whole: the preview and the check show what was written.
+        io.write_table(insight_sql.compute(spark, name).coalesce(1), path, loc.table_format)
+        written = io.read_table(spark, path, loc.table_format)
+        rows = written.collect()
         metadata = {
             "rows": len(rows),
             "table": path,
             "seconds": round(time.monotonic() - started, 2),
-            "preview": markdown_table([r.asDict() for r in rows[:50]], computed.columns),
+            "preview": markdown_table([r.asDict() for r in rows[:50]], written.columns),
         }
         check = run_insight_check(name, [r.asDict() for r in rows])
         return StageResult(("insights", name), metadata, [check])

@@ -25,8 +25,10 @@ and fail with ``metadata["skipped"]``.
 
 Cost: a table that passes costs one Spark job: one aggregation counts null
 keys, distinct keys and every rule's failures at once, and pandera validates
-the schema (no data job). Only when that aggregation finds a failure do
-pandera's data checks run (``SCHEMA_AND_DATA``) and the failure cases get
+the schema (no data job). When the cleaner writes a table, the write job
+itself counts the rule failures (:func:`count_rule_failures`, an
+observation) and that aggregation reads back only the key column. Only when
+it finds a failure do pandera's data checks run (``SCHEMA_AND_DATA``) and the failure cases get
 collected, one query per failing check: a million-row partition is checked
 in about a second, and a broken one is reported in full. pandera 0.35 accepts Spark Connect
 DataFrames as well as classic ones (``pandera.api.pyspark.types``); everything
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +51,7 @@ from typing import Any
 
 import pandera.pyspark as pa
 from pandera.config import ValidationDepth, config_context
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -262,16 +265,45 @@ def _schema_failures(kind: str, df: DataFrame) -> list[dict]:
     return failures
 
 
-def _profile(kind: str, df: DataFrame) -> dict[str, int]:
-    """One aggregation: rows, null keys, distinct keys and each rule's failures (``r<i>``)."""
-    key = contract.CLEAN_KEY
+def _rule_counts(kind: str) -> list[Column]:
+    """Each rule's failures as an aggregate (``r<i>``, ``i`` its place in ``RULES[kind]``)."""
     flags = [F.coalesce(r.violated(), F.lit(False)) for r in RULES[kind]]
-    row = df.agg(
-        F.count(F.lit(1)).alias("rows"),
-        F.count(F.col(key)).alias("keys"),
-        F.countDistinct(F.col(key)).alias("distinct_keys"),
-        *[F.sum(f.cast("long")).alias(f"r{i}") for i, f in enumerate(flags)],
-    ).first()
+    return [F.sum(f.cast("long")).alias(f"r{i}") for i, f in enumerate(flags)]
+
+
+def count_rule_failures(kind: str, df: DataFrame) -> tuple[DataFrame, Observation]:
+    """``df``, observed: the job that computes it (the write) also counts each rule's failures.
+
+    Pass ``observation`` to :func:`observed_counts` after that job, and the
+    counts to :func:`run_clean_checks` for the written table: the checks then
+    read back only its key column (rows, null and distinct keys).
+    """
+    observation = Observation(f"rules_{kind}_{uuid.uuid4().hex[:8]}")
+    return df.observe(observation, *_rule_counts(kind)), observation
+
+
+def observed_counts(observation: Observation) -> dict[str, int] | None:
+    """The counts of :func:`count_rule_failures`, or None when no task reported them (no rows)."""
+    try:
+        counts = observation.get
+    except Exception:  # noqa: BLE001 - no metrics (no task ran): the checks count instead
+        return None
+    return {k: int(v or 0) for k, v in counts.items()} if counts else None
+
+
+def _profile(kind: str, df: DataFrame, rule_failures: dict[str, int] | None = None) -> dict[str, int]:
+    """One aggregation: rows, null keys, distinct keys and each rule's failures (``r<i>``).
+
+    With ``rule_failures`` (counted while ``df`` was written) only the key column is read.
+    """
+    key = contract.CLEAN_KEY
+    keys = [F.count(F.lit(1)).alias("rows"), F.count(F.col(key)).alias("keys"),
+            F.countDistinct(F.col(key)).alias("distinct_keys")]
+    if rule_failures is not None:
+        row = df.select(key).agg(*keys).first()
+        return {**{k: int(v or 0) for k, v in row.asDict().items()},
+                **{f"r{i}": int(rule_failures.get(f"r{i}") or 0) for i in range(len(RULES[kind]))}}
+    row = df.agg(*keys, *_rule_counts(kind)).first()
     return {k: int(v or 0) for k, v in row.asDict().items()}
 
 
@@ -312,13 +344,17 @@ def _rule_outcome(spec: CheckSpec, kind: str, df: DataFrame, profile: dict[str, 
                     pandera_errors=pandera)
 
 
-def run_clean_checks(kind: str, df: DataFrame) -> list[CheckOutcome]:
-    """One outcome per ``CLEAN_CHECKS[kind]`` entry, in that order."""
+def run_clean_checks(kind: str, df: DataFrame, rule_failures: dict[str, int] | None = None) -> list[CheckOutcome]:
+    """One outcome per ``CLEAN_CHECKS[kind]`` entry, in that order.
+
+    ``rule_failures``: each rule's failures in ``df``, counted while it was
+    written (:func:`count_rule_failures`); without it they are counted here.
+    """
     schema_failures = _schema_failures(kind, df)
     pandera: dict[str, list[dict]] = {}
     profile: dict[str, int] = {}
     if not schema_failures:
-        profile = _profile(kind, df)
+        profile = _profile(kind, df, rule_failures)
         clean = (profile["rows"] == profile["keys"] == profile["distinct_keys"]
                  and not any(v for k, v in profile.items() if k.startswith("r") and k != "rows"))
         depth = ValidationDepth.SCHEMA_ONLY if clean else ValidationDepth.SCHEMA_AND_DATA

@@ -155,3 +155,29 @@ def test_a_passing_table_costs_one_aggregation(spark):
     bad = df_of(spark, "pin", [pin_row(1, follower_count=-1)])
     result, failing_jobs = jobs_of(spark, "failing", lambda: V.run_clean_checks("pin", bad))
     assert failing_jobs > profile_jobs and not result[2].passed
+
+
+def _written(df):
+    df.write.format("noop").mode("overwrite").save()
+
+
+def test_rule_failures_counted_by_the_write_give_the_same_outcomes(spark):
+    bad = df_of(spark, "pin", [pin_row(1, follower_count=-1), pin_row(2, category="nope"),
+                               pin_row(2), pin_row(3, save_location="C:/x", follower_count=-5)])
+    observed, observation = V.count_rule_failures("pin", bad)
+    _written(observed)
+    counts = V.observed_counts(observation)
+    assert counts == {"r0": 2, "r1": 1, "r2": 0, "r3": 1}
+    assert V._profile("pin", bad, counts) == V._profile("pin", bad)
+    given, computed = V.run_clean_checks("pin", bad, counts), V.run_clean_checks("pin", bad)
+    assert [(o.name, o.passed, o.metadata) for o in given] == [(o.name, o.passed, o.metadata) for o in computed]
+    assert [o.passed for o in given] == [True, False, False, False]
+
+
+def test_no_rows_written_means_the_checks_count_themselves(spark):
+    empty = df_of(spark, "user", [])
+    observed, observation = V.count_rule_failures("user", empty.where("false"))
+    _written(observed)
+    counts = V.observed_counts(observation)
+    assert counts == {"r0": 0, "r1": 0}  # an aggregate over no rows: every count 0
+    assert all(o.passed for o in V.run_clean_checks("user", empty, counts))
