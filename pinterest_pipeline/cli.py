@@ -25,8 +25,9 @@ COMMANDS = "pinterest_pipeline.commands"
 def cmd_run(args: argparse.Namespace) -> int:
     from pinterest_pipeline.progress import interval
 
-    try:
-        interval()  # a bad setting is an error before anything starts
+    try:  # a bad setting is an error before anything starts
+        interval()
+        settings.start_date()
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -127,7 +127,7 @@ def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
     outcome = RunOutcome()
     requested = landed_dates() if dates is None else dates
     plan = plan_dates(requested)
-    start = settings.get("PINTEREST_START_DATE")
+    start = settings.start_date()
     if plan.too_early:
         outcome.ok = False
         outcome.problems.append(

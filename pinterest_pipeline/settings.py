@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,19 @@ def get(env: str) -> str:
     setting = SETTINGS[env]
     value = os.environ.get(env, "")
     return value if value != "" else setting.default
+
+
+def start_date() -> str:
+    """``PINTEREST_START_DATE`` as ``YYYY-MM-DD``, or "" when unset; raises ValueError when it is
+    not a date (Dagster's partitions would otherwise fail deep inside with a parse error)."""
+    value = get("PINTEREST_START_DATE").strip()
+    if not value:
+        return ""
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").strftime("%Y-%m-%d")
+    except ValueError:
+        raise ValueError(f"PINTEREST_START_DATE must be a date in YYYY-MM-DD form (UTC), "
+                         f"not {value!r}") from None
 
 
 def landing_uri() -> str:

@@ -24,6 +24,14 @@ def test_parser_refuses_bad_input(capsys):
         assert message in capsys.readouterr().err, argv
 
 
+def test_run_refuses_a_start_date_that_is_not_a_date(monkeypatch, capsys):
+    for bad in ("2026-13-01", "yesterday", "2026/11/26"):
+        monkeypatch.setenv("PINTEREST_START_DATE", bad)
+        assert cli.main(["run", "--all"]) == 2
+        assert capsys.readouterr().err == (
+            f"error: PINTEREST_START_DATE must be a date in YYYY-MM-DD form (UTC), not {bad!r}\n")
+
+
 def test_parser_dispatches_each_command():
     parser = cli.build_parser()
     assert parser.parse_args(["run", "--all"]).func is cli.cmd_run

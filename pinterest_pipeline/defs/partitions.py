@@ -34,7 +34,7 @@ def earliest_landing() -> str | None:
 
 def start_date() -> str:
     """PINTEREST_START_DATE, else the earliest landed date, else today (UTC)."""
-    return settings.get("PINTEREST_START_DATE") or min(earliest_landing() or today(), today())
+    return settings.start_date() or min(earliest_landing() or today(), today())
 
 
 #: One partition per UTC landing date from :data:`FIRST_DATE`; end_offset=1
