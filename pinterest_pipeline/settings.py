@@ -9,8 +9,10 @@ writes the environment.
 from __future__ import annotations
 
 import os
+from argparse import ArgumentTypeError
 from dataclasses import dataclass
-from datetime import datetime
+
+from pinterest_pipeline.dates import valid_date
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,8 @@ def start_date() -> str:
     if not value:
         return ""
     try:
-        return datetime.strptime(value, "%Y-%m-%d").strftime("%Y-%m-%d")
-    except ValueError:
+        return valid_date(value)
+    except ArgumentTypeError:
         raise ValueError(f"PINTEREST_START_DATE must be a date in YYYY-MM-DD form (UTC), "
                          f"not {value!r}") from None
 

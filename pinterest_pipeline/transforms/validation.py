@@ -302,7 +302,7 @@ def _profile(kind: str, df: DataFrame, rule_failures: dict[str, int] | None = No
     if rule_failures is not None:
         row = df.select(key).agg(*keys).first()
         return {**{k: int(v or 0) for k, v in row.asDict().items()},
-                **{f"r{i}": int(rule_failures.get(f"r{i}") or 0) for i in range(len(RULES[kind]))}}
+                **{f"r{i}": rule_failures.get(f"r{i}", 0) for i in range(len(RULES[kind]))}}
     row = df.agg(*keys, *_rule_counts(kind)).first()
     return {k: int(v or 0) for k, v in row.asDict().items()}
 
