@@ -4,10 +4,12 @@ An entry holds everything about one table: its columns (grouping columns
 first), its grouping keys, the clean tables it reads, a description and the
 body of its Spark SQL statement. ``contract.INSIGHT_COLUMNS``/``INSIGHT_KEYS``,
 the Dagster assets and their checks and ``transforms.insights.INSIGHT_SQL`` are
-derived from :data:`REGISTRY`: adding a table is adding one entry here.
+derived from :data:`REGISTRY`: adding a table is adding one entry here (and,
+if it needs values the summaries do not hold, a part in ``transforms/summaries.py``).
 
-The bodies read the views that ``transforms.insights.prepare`` registers
-(``pin``, ``geo``, ``user``, ``pin_geo``, ``pin_user``; see its docstring for
+The bodies read the views that ``transforms.insights.register`` registers over
+the inputs' summaries (``geo_categories``, ``user_categories``,
+``follower_counts``, ``top_posters``, ``joined_users``; see its docstring for
 the rules every statement shares). Nothing here imports Spark or Dagster.
 """
 
@@ -34,7 +36,7 @@ class Insight:
     keys: tuple[str, ...]  # unique per row; () = exactly one row
     inputs: tuple[str, ...]  # clean tables read (pin, geo, user)
     description: str  # the question the table answers
-    body: str  # Spark SQL over the views of transforms.insights.prepare
+    body: str  # Spark SQL over the views of transforms.insights.register
     #: column -> what it holds in this table, where that differs from COLUMN_DESCRIPTIONS
     column_notes: dict[str, str] = field(default_factory=dict, hash=False)
 
@@ -55,48 +57,53 @@ class Insight:
 
 
 def _top(source: str, group: str, where: str = "TRUE") -> str:
-    """Per ``group``, the category with the most rows of ``source`` (ties: ascending name)."""
+    """Per ``group``, the category with the most posts in ``source`` (ties: ascending name)."""
     return f"""
         SELECT {group}, category, category_count FROM (
           SELECT {group}, category, category_count,
                  row_number() OVER (PARTITION BY {group}
                                     ORDER BY category_count DESC, category ASC) AS rn
-          FROM (SELECT {group}, category, count(*) AS category_count
+          FROM (SELECT {group}, category, sum(n) AS category_count
                 FROM {source}
                 WHERE {group} IS NOT NULL AND category IS NOT NULL AND ({where})
                 GROUP BY {group}, category))
         WHERE rn = 1"""
 
 
-def _median(source: str, groups: str, where: str = "TRUE") -> str:
-    """Per ``groups``, the lower median of the non-null follower counts."""
-    not_null = " AND ".join(f"{g.split(' AS ')[-1]} IS NOT NULL" for g in groups.split(", "))
+def _median(groups: str, where: str = "TRUE") -> str:
+    """Per ``groups``, the lower median of the non-null follower counts (``percentile_disc(0.5)``).
+
+    From the merged counts per follower count: the least count at which at
+    least half of the group's posts are counted.
+    """
+    names = ", ".join(g.split(" AS ")[-1] for g in groups.split(", "))
+    not_null = " AND ".join(f"{g.split(' AS ')[0]} IS NOT NULL" for g in groups.split(", "))
     return f"""
-        SELECT * FROM (
-          SELECT {groups},
-                 percentile_disc(0.5) WITHIN GROUP (ORDER BY follower_count) AS median_follower_count
-          FROM {source}
-          WHERE follower_count IS NOT NULL AND ({where})
-          GROUP BY ALL)
-        WHERE {not_null}"""
+        SELECT {names}, min(follower_count) AS median_follower_count FROM (
+          SELECT {names}, follower_count,
+                 sum(n) OVER (PARTITION BY {names} ORDER BY follower_count
+                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS counted,
+                 sum(n) OVER (PARTITION BY {names}) AS total
+          FROM (SELECT {groups}, follower_count, sum(n) AS n
+                FROM follower_counts
+                WHERE {not_null} AND ({where})
+                GROUP BY ALL))
+        WHERE 2 * counted >= total
+        GROUP BY {names}"""
 
 
 _POST_YEARS = "post_year BETWEEN {} AND {}".format(*POST_YEAR_RANGE)
 _JOIN_YEARS = "join_year BETWEEN {} AND {}".format(*JOIN_YEAR_RANGE)
 
 # Per country, the first post in the order (follower_count DESC, poster_name ASC): the greatest
-# follower count, then the least name among the posts that have it. Two aggregates (a window
-# sorting every post per country took 3x as long on 11M posts).
+# follower count, then the least name among the posts that have it (each date's summary
+# holds its own greatest count and least name at it).
 _TOP_POSTER = """
-    SELECT country, min(poster_name) AS poster_name, follower_count FROM (
-      SELECT /*+ BROADCAST(m) */ p.country, p.poster_name, p.follower_count
-      FROM pin_geo AS p
-      JOIN (SELECT country, max(follower_count) AS most FROM pin_geo
-            WHERE country IS NOT NULL AND poster_name IS NOT NULL AND follower_count IS NOT NULL
-            GROUP BY country) AS m
-        ON p.country = m.country AND p.follower_count = m.most
-      WHERE p.poster_name IS NOT NULL)
-    GROUP BY country, follower_count"""
+    SELECT t.country, min(t.poster_name) AS poster_name, t.follower_count
+    FROM top_posters AS t
+    JOIN (SELECT country, max(follower_count) AS most FROM top_posters GROUP BY country) AS m
+      ON t.country = m.country AND t.follower_count = m.most
+    GROUP BY t.country, t.follower_count"""
 
 _PIN_GEO, _PIN_USER, _USER = ("pin", "geo"), ("pin", "user"), ("user",)
 _JOIN_YEAR = " Here `post_year` is the year the user joined (`date_joined`), not the year of a post."
@@ -122,7 +129,7 @@ REGISTRY: tuple[Insight, ...] = (
         (("country", "string"), ("category", "string"), ("category_count", "bigint")),
         ("country",), _PIN_GEO,
         "Which category is posted most in each country, and how often?",
-        _top("pin_geo", "country"),
+        _top("geo_categories", "country"),
     ),
     Insight(
         "top_category_by_year",
@@ -130,7 +137,7 @@ REGISTRY: tuple[Insight, ...] = (
         ("post_year",), _PIN_GEO,
         "Which category was posted most in each year (post_year = year of the post's geo "
         "timestamp, {}-{})?".format(*POST_YEAR_RANGE),
-        _top("pin_geo", "post_year", _POST_YEARS),
+        _top("geo_categories", "post_year", _POST_YEARS),
     ),
     Insight(
         "top_poster_by_country",
@@ -155,14 +162,14 @@ REGISTRY: tuple[Insight, ...] = (
         (("age_group", "string"), ("category", "string"), ("category_count", "bigint")),
         ("age_group",), _PIN_USER,
         "Which category is posted most by each age group of users?",
-        _top("pin_user", "age_group"),
+        _top("user_categories", "age_group"),
     ),
     Insight(
         "median_followers_by_age_group",
         (("age_group", "string"), ("median_follower_count", "bigint")),
         ("age_group",), _PIN_USER,
         "What is the median follower count of the posts of each age group?",
-        _median("pin_user", "age_group"),
+        _median("age_group"),
     ),
     Insight(
         "users_joined_by_year",
@@ -172,7 +179,7 @@ REGISTRY: tuple[Insight, ...] = (
         f"""
         SELECT year(date_joined) AS post_year,
                count(DISTINCT user_name, date_joined) AS number_users_joined
-        FROM `user`
+        FROM joined_users
         WHERE year(date_joined) BETWEEN {JOIN_YEAR_RANGE[0]} AND {JOIN_YEAR_RANGE[1]}
         GROUP BY year(date_joined)""",
         _JOINED,
@@ -183,7 +190,7 @@ REGISTRY: tuple[Insight, ...] = (
         ("post_year",), _PIN_USER,
         "What is the median follower count of the users who joined in each year "
         "({}-{})?".format(*JOIN_YEAR_RANGE) + _JOIN_YEAR,
-        _median("pin_user", "join_year AS post_year", _JOIN_YEARS),
+        _median("join_year AS post_year", _JOIN_YEARS),
         _JOINED,
     ),
     Insight(
@@ -192,7 +199,7 @@ REGISTRY: tuple[Insight, ...] = (
         ("age_group", "post_year"), _PIN_USER,
         "What is the median follower count per age group and join year ({}-{})?".format(
             *JOIN_YEAR_RANGE) + _JOIN_YEAR,
-        _median("pin_user", "age_group, join_year AS post_year", _JOIN_YEARS),
+        _median("age_group, join_year AS post_year", _JOIN_YEARS),
         _JOINED,
     ),
 )

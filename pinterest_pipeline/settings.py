@@ -34,7 +34,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("PINTEREST_SPARK_MASTER", "local[*]", "Spark master for the embedded session"),
         Setting("PINTEREST_SPARK_JAVA_OPTIONS", "",
                 "more JVM options for the embedded session, after the defaults (e.g. "
-                "-XX:TieredStopAtLevel=1 starts small runs faster; the tests use it)"),
+                "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m starts small runs faster; "
+                "the tests use it)"),
         Setting("PINTEREST_TABLE_FORMAT", "", "parquet or delta; empty: parquet locally, delta on prod"),
         # prod: Databricks jobs submitted through dagster-databricks Pipes (docs/deploy.md).
         # Credentials are not settings: the Databricks SDK reads DATABRICKS_HOST and

@@ -196,14 +196,15 @@ def build_insights(
 ) -> list[StageResult]:
     """Compute the selected insight tables over all clean partitions but ``skip``, write, check.
 
-    The inputs (one row per key, latest date wins) are brought up to date first
-    (:func:`latest.refresh`: only new dates are read on a normal night).
+    The inputs (one row per key, latest date wins) and their summaries are
+    brought up to date first (:func:`latest.refresh`: only new dates are read on
+    a normal night); the statements merge the summaries.
     """
     tables = read_clean_tables(spark, loc)
-    # A Parquet read of the state: each statement reads only its columns. Caching the
-    # inputs first costs more than it saves (on 3.3M keys: filling 6-8 s, statements -3 s).
-    inputs, _ = latest.refresh(spark, tables, loc.warehouse_uri, loc.table_format, skip, log)
-    insight_sql.register(spark, inputs)
+    # The statements merge the summaries kept with the inputs (a few thousand rows), not
+    # the inputs themselves: on 11M keys scanning them took about 20 s of a 90 s night.
+    _, refreshed = latest.refresh(spark, tables, loc.warehouse_uri, loc.table_format, skip, log)
+    insight_sql.register(spark, refreshed.summaries)
 
     def build(name: str) -> StageResult:
         started = time.monotonic()

@@ -7,10 +7,10 @@ import pytest
 from pinterest_pipeline import contract
 from pinterest_pipeline.insight_registry import BY_NAME, REGISTRY
 
-#: The views of ``transforms.insights.prepare`` and the clean tables each one reads.
+#: The views of ``transforms.insights.register`` and the clean tables each one reads.
 VIEW_INPUTS = {
-    "pin": {"pin"}, "geo": {"geo"}, "user": {"user"},
-    "pin_geo": {"pin", "geo"}, "pin_user": {"pin", "user"},
+    "geo_categories": {"pin", "geo"}, "user_categories": {"pin", "user"},
+    "follower_counts": {"pin", "user"}, "top_posters": {"pin", "geo"}, "joined_users": {"user"},
 }
 
 

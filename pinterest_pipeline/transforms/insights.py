@@ -1,25 +1,30 @@
 """The nine insight tables as Spark SQL (data contract, section 5).
 
-:func:`register` registers the inputs (kept by :mod:`latest`) as temporary
-views, :func:`prepare` does it from clean tables directly, :data:`INSIGHT_SQL`
-holds one statement per table (the body of its ``insight_registry`` entry)
-and :func:`compute` runs one. Views:
+:func:`register` registers the summaries of the inputs (kept by :mod:`latest`,
+see :mod:`summaries`) as temporary views, :func:`prepare` does it from clean
+tables directly, :data:`INSIGHT_SQL` holds one statement per table (the body
+of its ``insight_registry`` entry) and :func:`compute` runs one. The inputs
+are the clean tables across all partitions, one row per ``ind`` per kind (the
+row of the latest ``dt`` wins); posts are pins joined on ``ind`` with their geo
+(``post_year``: year of the geo ``timestamp``, UTC) or their user
+(``age_group``: ``18-24``, ``25-35``, ``36-50``, ``+50``, null under 18 or for
+a null age; ``join_year``: year of ``date_joined``). Views, one per part of
+the summaries (several rows of one group, from different dates, are merged by
+the statements):
 
-* ``pin``, ``geo``, ``user``: the clean tables across all partitions, one row
-  per ``ind`` (the row of the latest ``dt`` wins), without ``dt``, only the
-  columns the insights read.
-* ``pin_geo``: posts, pin inner join geo on ``ind``, with ``post_year``
-  (year of the geo ``timestamp``, UTC).
-* ``pin_user``: posts, pin inner join user on ``ind``, with ``age_group``
-  (``18-24``, ``25-35``, ``36-50``, ``+50``; null under 18 or for a null age)
-  and ``join_year`` (year of ``date_joined``).
+* ``geo_categories`` (``country``, ``post_year``, ``category``, ``n``): posts
+  with a geo row per country, year and category;
+* ``user_categories`` (``age_group``, ``category``, ``n``): posts with a user row;
+* ``follower_counts`` (``age_group``, ``join_year``, ``follower_count``,
+  ``n``): posts with a user row and a follower count;
+* ``top_posters`` (``country``, ``poster_name``, ``follower_count``): per
+  country, a greatest follower count and the least poster name at it;
+* ``joined_users`` (``user_name``, ``date_joined``): the distinct pairs of the
+  user rows.
 
-Cost: every view is a filter over the inputs (all kinds of a key side by
-side), so no statement joins or resolves dates; over the state table of
-:mod:`latest` each statement reads only its columns of one Parquet table.
-Nothing is cached: on 3 million posts the statements read those columns
-from Parquet as fast as from a cache, and filling the cache took half as long
-as all nine statements.
+Cost: the statements read a few thousand summary rows, however many keys
+the state holds; the summaries of a date are computed when its state
+partition is written.
 
 Rules shared by every statement:
 
@@ -27,9 +32,10 @@ Rules shared by every statement:
   age group, year) or ranked value (category, poster name) is null are left out.
 * Top-of-group ties: the greatest count, then the least name (``ORDER BY count DESC,
   name ASC`` inside ``row_number``; the top poster per country by two aggregates).
-* Medians: ``percentile_disc(0.5)`` over the non-null follower counts (the
-  lower median); a group without any follower count has no row.
-* Q6 counts distinct ``(user_name, date_joined)`` pairs over the ``user`` view
+* Medians: the lower median of the non-null follower counts (``percentile_disc(0.5)``:
+  the least count at which at least half the group's posts are counted);
+  a group without any follower count has no row.
+* Q6 counts distinct ``(user_name, date_joined)`` pairs over the user rows
   (all users, not only those with a post). A user with a null ``user_name``
   cannot be told apart from another one and is not counted (SQL
   ``COUNT(DISTINCT a, b)`` semantics).
@@ -40,50 +46,31 @@ Rules shared by every statement:
 from __future__ import annotations
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
 from pinterest_pipeline.insight_registry import REGISTRY, Insight
-from pinterest_pipeline.transforms import latest
+from pinterest_pipeline.transforms import latest, summaries
+
+#: View name -> (summary part, its columns).
+VIEWS = {
+    "geo_categories": ("geo_category", ("country", "post_year", "category", "n")),
+    "user_categories": ("user_category", ("age_group", "category", "n")),
+    "follower_counts": ("followers", ("age_group", "join_year", "follower_count", "n")),
+    "top_posters": ("top_poster", ("country", "poster_name", "follower_count")),
+    "joined_users": ("joined", ("user_name", "date_joined")),
+}
 
 
-def _age_group_sql(column: str) -> str:
-    cases = " ".join(
-        f"WHEN {column} >= {low}" + (f" AND {column} <= {high}" if high is not None else "")
-        + f" THEN '{name}'"
-        for name, low, high in contract.AGE_GROUPS
-    )
-    return f"CASE {cases} END"
-
-
-def register(spark: SparkSession, inputs: DataFrame) -> None:
-    """Register the views over ``inputs``: rows as :mod:`latest` keeps them (one per ``ind``,
-    every kind's input columns and flags, no ``dt``)."""
-    key = contract.CLEAN_KEY
-    for kind, flag in latest.FLAGS.items():
-        inputs.where(flag).select(key, *latest.INPUT_COLUMNS[kind]).createOrReplaceTempView(kind)
-    inputs.where(latest.FLAGS["pin"]).createOrReplaceTempView("_posts")
-    spark.sql(
-        f"""
-        CREATE OR REPLACE TEMPORARY VIEW pin_geo AS
-        SELECT ind, category, poster_name, follower_count, country, timestamp,
-               year(timestamp) AS post_year
-        FROM _posts WHERE {latest.FLAGS["geo"]}
-        """
-    )
-    spark.sql(
-        f"""
-        CREATE OR REPLACE TEMPORARY VIEW pin_user AS
-        SELECT ind, category, poster_name, follower_count, user_name, age, date_joined,
-               {_age_group_sql('age')} AS age_group,
-               year(date_joined) AS join_year
-        FROM _posts WHERE {latest.FLAGS["user"]}
-        """
-    )
+def register(spark: SparkSession, parts: DataFrame) -> None:
+    """Register the views over summary rows (:mod:`summaries`, of any number of dates)."""
+    for view, (part, columns) in VIEWS.items():
+        parts.where(F.col("part") == part).select(*columns).createOrReplaceTempView(view)
 
 
 def prepare(spark: SparkSession, pin: DataFrame, geo: DataFrame, user: DataFrame) -> None:
-    """Register the views over clean tables that carry ``dt`` (resolved here, not kept)."""
-    register(spark, latest.resolve({"pin": pin, "geo": geo, "user": user}).drop(contract.PARTITION_COLUMN))
+    """Register the views over clean tables that carry ``dt`` (resolved and summarized here, not kept)."""
+    register(spark, summaries.summarize(latest.resolve({"pin": pin, "geo": geo, "user": user})))
 
 
 def _typed_and_ordered(insight: Insight) -> str:

@@ -12,6 +12,9 @@ rows in a state table instead and adds only what is new:
   (:data:`INPUT_COLUMNS`) and a flag per kind (``_pin``, ``_geo``, ``_user``)
   saying whether that kind has a row for the key. Partitioned by ``dt``: the
   latest date among the key's kinds.
+* ``<warehouse>/state/latest_summaries``: the summaries the insights merge
+  (:mod:`summaries`), partitioned by ``dt`` like the state: a state partition's
+  summaries are computed whenever the partition is written.
 * ``<warehouse>/state/latest_manifest``: what the state was built from, one
   row per clean partition (kind, date) with its fingerprint (the names of its
   files: a partition written again has new ones) and :data:`VERSION`.
@@ -49,7 +52,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from pinterest_pipeline import contract
-from pinterest_pipeline.transforms import io
+from pinterest_pipeline.transforms import io, summaries
 
 KEY, PART = contract.CLEAN_KEY, contract.PARTITION_COLUMN
 #: The columns the insights read from each clean table (besides ``ind``).
@@ -61,7 +64,8 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
 #: Per kind, the state's flag column: the key has a row of that kind.
 FLAGS = {kind: f"_{kind}" for kind in contract.KINDS}
 #: Changes whenever the state's columns or rules change: an older state is rebuilt.
-VERSION = "1:" + ";".join(f"{k}={','.join(c)}" for k, c in INPUT_COLUMNS.items())
+VERSION = "2:" + ";".join(f"{k}={','.join(c)}" for k, c in INPUT_COLUMNS.items()) + ";summaries=" + ",".join(
+    [c for c, _ in summaries.COLUMNS] + sorted(summaries.PARTS))
 #: New dates with up to this many rows find their keys in the state by broadcasting them
 #: (one pass over the state's keys, about 16 bytes a key in memory); more are shuffled.
 BROADCAST_KEYS = 4_000_000
@@ -80,6 +84,10 @@ def state_path(warehouse: str) -> str:
 
 def manifest_path(warehouse: str) -> str:
     return f"{state_path(warehouse)}_manifest"
+
+
+def summaries_path(warehouse: str) -> str:
+    return f"{state_path(warehouse)}_summaries"
 
 
 def moved_path(warehouse: str) -> str:
@@ -220,6 +228,8 @@ class Refresh:
     mode: str  # unchanged | add | rebuild
     dates: dict[str, list[str]] | None = field(default_factory=dict)  # None: every clean row
     moved: int = 0
+    #: The summaries of the state after the refresh (:mod:`summaries`, without ``dt``).
+    summaries: DataFrame | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         if self.mode == "unchanged":
@@ -252,7 +262,11 @@ def _locked(warehouse: str) -> Iterator[None]:
 def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str, fmt: str = "parquet",
             skip: Mapping[str, Collection[str]] | None = None,
             log: Callable[[str], None] | None = None) -> tuple[DataFrame, Refresh]:
-    """Bring the state up to date with ``tables`` (clean tables with ``dt``) minus ``skip``; return it."""
+    """Bring the state up to date with ``tables`` (clean tables with ``dt``) minus ``skip``; return it.
+
+    The summaries of every state partition written are computed with it; the
+    returned :class:`Refresh` carries them all (``summaries``).
+    """
     with _locked(warehouse):
         prints = fingerprints(tables, skip)
         mode, dates = plan(_read_manifest(spark, warehouse, fmt), prints)
@@ -260,19 +274,38 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
         if mode != "unchanged":
             _write_manifest(spark, warehouse, fmt, None)
             if mode == "add":
-                done.moved = _add(spark, tables, dates, warehouse, fmt)
+                done.moved, written = _add(spark, tables, dates, warehouse, fmt)
+                for dt in written:
+                    rows = io.read_table(spark, state_path(warehouse), fmt)
+                    io.write_partition(_summaries(rows.where(F.col(PART) == dt).drop(PART)),
+                                       summaries_path(warehouse), dt, fmt)
             if mode == "rebuild" or done.moved < 0:
                 done.mode, done.moved = "rebuild", 0
                 done.dates = plan(None, prints)[1] if prints is not None else None
                 rows = resolve(tables, done.dates) if prints is not None else resolve(_without(tables, skip))
                 io.write_table(_compact(rows, PART), state_path(warehouse), fmt, partition_by=PART)
+                kept = io.read_table(spark, state_path(warehouse), fmt)
+                kept = _empty_state(spark, tables) if kept is None else kept
+                io.write_table(_summaries(kept, PART), summaries_path(warehouse), fmt, partition_by=PART)
             _write_manifest(spark, warehouse, fmt, prints)
         if log:
             log(done.describe())
         state = io.read_table(spark, state_path(warehouse), fmt)
+        parts = io.read_table(spark, summaries_path(warehouse), fmt)
     if state is None:  # nothing in use: an empty state
-        state = resolve({k: io.local_frame(spark, tables[k].schema) for k in contract.KINDS}, {})
+        state = _empty_state(spark, tables)
+    done.summaries = summaries.summarize(state) if parts is None else parts.drop(PART)
     return state.drop(PART), done
+
+
+def _empty_state(spark: SparkSession, tables: Mapping[str, DataFrame]) -> DataFrame:
+    """State rows (with ``dt``) of no key."""
+    return resolve({k: io.local_frame(spark, tables[k].schema) for k in contract.KINDS}, {})
+
+
+def _summaries(rows: DataFrame, *by: str) -> DataFrame:
+    """The summaries of state rows, in one file per date (a few thousand rows)."""
+    return summaries.summarize(rows, *by).repartition(*by) if by else summaries.summarize(rows).coalesce(1)
 
 
 def _compact(rows: DataFrame, *by: str) -> DataFrame:
@@ -292,10 +325,11 @@ def _without(tables: Mapping[str, DataFrame], skip: Mapping[str, Collection[str]
 
 
 def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[str, list[str]],
-         warehouse: str, fmt: str) -> int:
-    """Add the state rows of ``dates`` (all later than the state's); the number of keys moved.
+         warehouse: str, fmt: str) -> tuple[int, list[str]]:
+    """Add the state rows of ``dates`` (all later than the state's).
 
-    -1 when keys would have to move but the table format cannot rewrite a
+    Returns the number of keys moved and the dates whose state partitions were
+    written (the new ones and those keys moved out of). The number is -1 when keys would have to move but the table format cannot rewrite a
     partition from itself (remote parquet): the caller rebuilds instead. The
     moved keys' old rows are copied to ``<state>_moved`` first, since their
     partitions are written again.
@@ -305,7 +339,7 @@ def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[st
     new_dates = sorted({dt for ds in dates.values() for dt in ds})
     moved = _moved_rows(spark, tables, dates, warehouse, fmt)
     if moved is not None and not (fmt == "delta" or io.is_local(path)):
-        return -1
+        return -1, []
     merged = new if moved is None else _merge(new, moved)
     if len(new_dates) > 1:
         merged = merged.cache()
@@ -313,11 +347,12 @@ def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[st
         io.write_partition(_compact(merged.where(F.col(PART) == dt).drop(PART)), path, dt, fmt)
     merged.unpersist()
     if moved is None:
-        return 0
-    for dt in sorted({r[PART] for r in moved.select(PART).distinct().collect()}):
+        return 0, new_dates
+    left = sorted({r[PART] for r in moved.select(PART).distinct().collect()})
+    for dt in left:
         rest = io.read_table(spark, path, fmt).where(F.col(PART) == dt).drop(PART)
         io.write_partition(_compact(rest.join(moved.select(KEY), KEY, "anti")), path, dt, fmt)
-    return moved.count()
+    return moved.count(), new_dates + left
 
 
 def _moved_rows(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[str, list[str]],
