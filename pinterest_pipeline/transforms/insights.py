@@ -48,7 +48,6 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from pinterest_pipeline import contract
 from pinterest_pipeline.insight_registry import REGISTRY, Insight
 from pinterest_pipeline.transforms import latest, summaries
 
