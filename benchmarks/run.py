@@ -334,8 +334,9 @@ notebook job pays the same warm-up, so the ratio is decided by the work
 itself: parsing each line with the contract's types (from_json alone is
 about 60 % of parse + rules), the rules, one shuffle for "latest line per
 key", Parquet out and the checks; then the insights' inputs (one row per
-key, the kinds side by side) and nine small queries over them (about 0.5 s
-each even warm: planning, a shuffle, a write). From
+key, the kinds side by side), their per-date summaries and nine small
+queries merging those (about 0.5 s each even warm: planning, a shuffle, a
+write). From
 100,000 to 1,000,000 posts both `run --all` and the notebook job grow by
 about 30 s: per post they cost the same, and what separates them is fixed
 cost (the nine insights' planning and writes, two Dagster runs, the checks'
@@ -375,45 +376,46 @@ write counts each value rule's failures (an observation), so the checks
 read back only the key column (on a warm JVM 1.2-1.7 s a kind before,
 0.8 s after). Two interleaved pairs of whole `run --all` runs: 83.0 and
 84.5 s before, 77.0 and 92.2 s after: the gain is inside this machine's
-noise at this size."""
+noise at this size.
+
+The nine statements now merge small per-date summaries of the inputs
+(`transforms/summaries.py`, kept next to them) instead of each scanning
+every key (see the nightly section). For a single date this moves time
+rather than saving it: summarizing the new date costs about 3 s, and the
+nine took 1.0-1.6 s each instead of 2.1-4.9 s. Two interleaved pairs of
+`run --all` on one 1,000,000-post landing: 67.9 and 61.9 s before, 64.5
+and 63.6 s after."""
 
 #: Why a night with history costs more (measured with Dagster's INFO log, as it says).
 NIGHTLY_ANALYSIS = """\
 Why the night with history costs more: the insights answer over every clean
-date, so their nine queries read every key of the history, and that grows
-with it; cleaning the new day does not. Resolving the inputs (the latest row
-per key across dates, the three kinds joined) no longer does: they are kept
-in `<warehouse>/state/latest` and a night adds only its own date
+date, and whatever reads every key grows with the history; cleaning the new
+day does not. Two things used to: resolving the inputs (the latest row per
+key across dates, the three kinds joined), and the nine statements, each of
+which scanned every kept key. The inputs are kept in
+`<warehouse>/state/latest` and a night adds only its own date
 (`transforms/latest.py`; the 1 % replays that cross midnight move their key
-to the new date). Before that, every night read, resolved (a shuffle of every
-clean row) and joined the whole history (1.44x in the run before that
-change, 1.34x after it).
+to the new date, and the partition it left is written again). The nine
+statements now merge per-date summaries kept next to the inputs
+(`<warehouse>/state/latest_summaries`, `transforms/summaries.py`: posts per
+country, year, age group and category, follower-count histograms from which
+the medians are read, each country's top poster, the distinct users). A
+night summarizes only the state partitions it wrote, and the statements
+read a few thousand rows however long the history.
 
-The night with history costs about the same extra time as in the report
-before this one (+24.0 s here: 94.0 s against 70.0 s; +25.3 s then: 118.1 s
-against 92.8 s), but the night alone is 23 s shorter (the fixed costs
-removed above), so the ratio went from 1.27x to 1.34x: the target is no
-longer met. Closing it means making that extra time smaller, not the night.
+Measured on one 11-date landing (10 days of 1,000,000 posts cleaned, then
+the night of the 11th; one pair of runs each, the same hour; Dagster's
+event log): before the summaries, the night took 91.2 s with history and
+68.8 s alone (1.33x); the insight step 34.1 s and 15.4 s, of which the nine
+statements 19.8 s and 8.1 s. With them: 81.1 s and 67.4 s (1.20x); the
+insight step 25.1 s and 14.6 s, the nine 5.1 s and 4.0 s. What remains of
+the extra time is the refresh: 20.1 s with history against 10.6 s alone
+(the new date resolved and written, the keys that moved found among 10M,
+the partition they left written again, and both summarized).
 
-In the nightly run of the report before this one (2026-11-27 09:24 UTC),
-from Dagster's event log: refreshing the inputs took 7.8 s alone (a rebuild of the one date) and 16.1 s with history (the
-new date, finding the keys that moved among 11M, writing again the
-partition they left); the nine queries took 8.5 s alone and 22.8 s over 11M
-keys. Two changes brought them there. (1) The kept inputs are read from
-Parquet, not cached first (filling the cache cost more than it saved: each
-query reads only its columns), and are rebalanced into a few files per date
-instead of one small file per shuffle partition and date: on 3.3M keys over
-11 dates, interleaved in one process, the nine took 8-9 s instead of 15-21
-s. (2) The top poster per country comes from two aggregates instead of a
-window sorting every post per country: 3.0 and 2.0 s instead of 7.9 and 6.3
-s for the two tables that use it, warm, on 11M posts. In this report's
-main run (with (1), before (2)) the nine took 34.5 s with history and the
-nightly ratio was 1.40x (124.9 s against 89.0 s).
-
-What still grows is those queries' scan of every key; insights kept
-as per-group aggregates updated with each day would remove it (a single
-GROUPING SETS pass over 11M keys, tried, took 65-80 s: the string minimum
-it needs falls back to a sort)."""
+Tried before: a single GROUPING SETS pass over 11M keys for all nine took
+65-80 s (the string minimum of the top poster falls back to a sort), and
+caching the inputs cost more to fill than it saved."""
 
 
 def _night_parts(steps: dict[str, float]) -> tuple[float, float] | None:
