@@ -126,10 +126,13 @@ def test_plan_reads_the_manifest():
 
 
 def test_an_empty_state_when_every_date_is_skipped(spark, warehouse):
+    _, before = refresh(spark, warehouse)
+    assert before.summaries.count() > 0
     state, done = latest.refresh(spark, tables(spark, warehouse), warehouse,
                                  skip={"pin": [D1, D2], "geo": [D1, D2], "user": [D1]})
     assert done.mode == "rebuild" and state.count() == 0
     assert set(latest.FLAGS.values()) <= set(state.columns)
+    assert done.summaries.count() == 0  # the summaries of the dates before are gone too
 
 
 def test_tables_not_read_from_files_are_resolved_whole_every_time(spark, tmp_path):
