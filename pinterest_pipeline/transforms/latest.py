@@ -275,9 +275,9 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
             _write_manifest(spark, warehouse, fmt, None)
             if mode == "add":
                 done.moved, written = _add(spark, tables, dates, warehouse, fmt)
+                kept = io.read_table(spark, state_path(warehouse), fmt) if written else None
                 for dt in written:
-                    rows = io.read_table(spark, state_path(warehouse), fmt)
-                    io.write_partition(_summaries(rows.where(F.col(PART) == dt).drop(PART)),
+                    io.write_partition(_summaries(kept.where(F.col(PART) == dt).drop(PART)),
                                        summaries_path(warehouse), dt, fmt)
             if mode == "rebuild" or done.moved < 0:
                 done.mode, done.moved = "rebuild", 0

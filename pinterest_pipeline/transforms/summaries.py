@@ -37,14 +37,8 @@ COLUMNS = (
     ("user_name", "string"), ("date_joined", "timestamp"), ("follower_count", "bigint"),
     ("n", "bigint"),
 )
-#: Part name -> the clean tables its rows come from (the views of ``transforms.insights``).
-PARTS = {
-    "geo_category": ("pin", "geo"),
-    "user_category": ("pin", "user"),
-    "followers": ("pin", "user"),
-    "top_poster": ("pin", "geo"),
-    "joined": ("user",),
-}
+#: The parts, in the order they are computed (the views of ``transforms.insights`` read them).
+PARTS = ("geo_category", "user_category", "followers", "top_poster", "joined")
 
 
 def age_group_sql(column: str) -> str:
@@ -58,6 +52,7 @@ def age_group_sql(column: str) -> str:
 
 
 def _part(name: str, df: DataFrame, by: tuple[str, ...]) -> DataFrame:
+    """``df``'s rows as rows of part ``name``: ``by``, then :data:`COLUMNS` (null where unused)."""
     present = set(df.columns)
     return df.select(
         *by, *[(F.lit(name) if c == "part" else F.col(c) if c in present else F.lit(None)).cast(t).alias(c)
@@ -99,9 +94,9 @@ def summarize(rows: DataFrame, *by: str) -> DataFrame:
               .select(*keep, "user_name", "date_joined").distinct())
     parts = {"geo_category": geo_category, "user_category": user_category, "followers": followers,
              "top_poster": top_poster, "joined": joined}
-    assert set(parts) == set(PARTS)
     out = None
-    for name, df in parts.items():
-        part = _part(name, df, tuple(by))
+    for name in PARTS:
+        df = parts[name]
+        part = _part(name, df, by)
         out = part if out is None else out.unionByName(part)
     return out
