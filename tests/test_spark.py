@@ -7,7 +7,13 @@ import sys
 
 import pytest
 
-from pinterest_pipeline.spark import JIT_OPTION, JVM_NOISE, LOCAL_GC_OPTION, spark_config
+from pinterest_pipeline.spark import (
+    JIT_OPTION,
+    JVM_NOISE,
+    LOCAL_GC_OPTION,
+    LOCAL_INLINING_OPTIONS,
+    spark_config,
+)
 
 
 def test_extra_java_options_come_after_the_defaults(monkeypatch):
@@ -15,6 +21,7 @@ def test_extra_java_options_come_after_the_defaults(monkeypatch):
     options = spark_config("local[2]")["spark.driver.extraJavaOptions"].split()
     assert options[-2:] == ["-XX:TieredStopAtLevel=1", "-Xss4m"]
     assert JIT_OPTION in options and LOCAL_GC_OPTION in options
+    assert set(LOCAL_INLINING_OPTIONS.split()) <= set(options[:-2])
 
 
 def test_no_extra_java_options_by_default(monkeypatch):
