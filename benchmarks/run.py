@@ -358,8 +358,9 @@ fewer shuffle partitions; leaving huge generated methods interpreted is
 `translate` instead of `isin` cut the JVM calls that build a kind's plan by a
 sixth but made parse + rules on pin about 25 % slower, and was not kept.
 
-The inlining budget, measured after this report's run (same landing of
-1,000,000 posts, sink layout, 2026-11-27, the code of this commit): per
+The inlining budget, measured after this report's run (a landing of
+1,000,000 posts made the same way, sink layout, 2026-11-27, the code of
+commit 0a41e27): per
 thread, the JVM's compiler threads used 58 core-seconds with HotSpot's
 defaults and 33 with the smaller budget, and the task threads did not get
 slower (84 and 72 core-seconds). Three interleaved pairs, smaller budget
