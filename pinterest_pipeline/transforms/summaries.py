@@ -96,7 +96,6 @@ def summarize(rows: DataFrame, *by: str) -> DataFrame:
              "top_poster": top_poster, "joined": joined}
     out = None
     for name in PARTS:
-        df = parts[name]
-        part = _part(name, df, by)
+        part = _part(name, parts[name], by)
         out = part if out is None else out.unionByName(part)
     return out

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from pinterest_pipeline import contract
-from pinterest_pipeline.transforms.clean import STAT_KEYS, clean
+from pinterest_pipeline.transforms.clean import _WHITESPACE, STAT_KEYS, clean
 from tests.transforms.conftest import raw_lines
 
 DT = "2024-01-02"
@@ -128,21 +128,20 @@ def test_blank_strings_become_null_and_real_text_is_verbatim(spark):
     assert rows[9]["description"] == text
 
 
-
 def test_every_unicode_white_space_character_blanks_and_trims(spark):
     """Java's ``(?U)\\s`` characters, one per row: alone they are blank, around a number or
     a placeholder they are trimmed; a zero-width space and a letter are not white space."""
-    from pinterest_pipeline.transforms.clean import _WHITESPACE
-
     records = [pin(i, title=w, follower_count=f"{w}12k{w}", poster_name=f"{w}User Info Error{w}")
                for i, w in enumerate(_WHITESPACE)]
     records += [pin(100, title="\u200b", follower_count="\u200b12k"),
                 pin(101, title="x", follower_count="12kx")]
     rows = by_ind(spark, "pin", records)
     for i, w in enumerate(_WHITESPACE):
-        assert (rows[i]["title"], rows[i]["follower_count"], rows[i]["poster_name"]) == (None, 12000, None), repr(w)
+        row = rows[i]
+        assert (row["title"], row["follower_count"], row["poster_name"]) == (None, 12000, None), repr(w)
     assert (rows[100]["title"], rows[100]["follower_count"]) == ("\u200b", None)
     assert (rows[101]["title"], rows[101]["follower_count"]) == ("x", None)
+
 
 FOLLOWER_CASES = [
     ("123", 123), ("0", 0), ("12k", 12000), ("2M", 2000000), ("1.5k", 1500),
