@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from pinterest_pipeline import settings
+from pinterest_pipeline import class_archive, settings
 
 #: Settings every session gets: UTC everywhere, dt partitions read as strings.
 SESSION_CONF = {
@@ -125,11 +125,21 @@ def _launch_local_jvm(config: dict[str, str]) -> None:
             return
         read, write = os.pipe()
         threading.Thread(target=_relay_stderr, args=(read,), name="jvm-stderr", daemon=True).start()
+        archive, recording = class_archive.java_options()
+        if archive:  # Spark's classes mapped from the archive, or recorded into it at exit
+            config = {**config, "spark.driver.extraJavaOptions":
+                      f"{config.get('spark.driver.extraJavaOptions', '')} {archive}".strip()}
         conf = SparkConf(loadDefaults=False).setAll(config.items())
         try:
             gateway = launch_gateway(conf, popen_kwargs={"stderr": write})
+        except BaseException:
+            if recording is not None:
+                recording.finish(None)
+            raise
         finally:
             os.close(write)  # the JVM holds its own copy; the relay ends when the JVM does
+        if recording is not None:
+            class_archive.finish_at_exit(recording, gateway.proc)
         SparkContext(conf=conf, gateway=gateway)
 
 
