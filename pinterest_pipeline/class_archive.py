@@ -116,16 +116,22 @@ def identity() -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
+def archive_path() -> Path | None:
+    """The archive of this JDK and Spark (it may not exist yet), or None when turned off or no ``java``."""
+    where, ident = folder(), identity()
+    return None if where is None or ident is None else where / f"spark-{ident}.jsa"
+
+
 def java_options() -> tuple[str, Recording | None]:
     """JVM options for a local session about to start, and the recording to finish, if any.
 
     The archive if there is one; else, if no other process is recording, the
     options that record one (with the lock held); else nothing.
     """
-    where, ident = folder(), identity()
-    if where is None or ident is None:
+    archive = archive_path()
+    if archive is None:
         return "", None
-    archive = where / f"spark-{ident}.jsa"
+    where, ident = archive.parent, archive.name[len("spark-"):-len(".jsa")]
     if archive.is_file():
         return f"-XX:SharedArchiveFile={archive} {QUIET}", None
     try:

@@ -25,12 +25,14 @@ def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path):
     assert all(r["equal"] and r["run_all_s"] > 0 for r in results["engines"])
     sink = layouts["sink"]
     assert sink["posts"] == 5_000 and sink["notebook_s"] > 0 and sink["duckdb_s"] > 0
+    assert sink["pairs"] == [[round(sink["run_all_s"], 1), round(sink["notebook_s"], 1)]]
+    assert results["class_archive"]["state"] in {"present", "recorded", "off"}
     assert set(sink["steps"]) >= {"clean/pin", "clean/geo", "clean/user"}
     assert list(results["profile"]["clean_pin"]) == ["read", "parse + rules", "dedup", "write", "checks"]
     assert results["profile"]["orchestration"]["ratio"] > 0
     assert results["ingest"]["sink_records_per_s"] > 0
     text = report.read_text()
-    assert "| 5,000 | sink |" in text and "tables equal" in text
+    assert "| 5,000 | sink |" in text and "tables equal" in text and "class-data archive" in text
     assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     # --report-only writes the same report again from the .json, without running anything
     report.unlink()
