@@ -8,7 +8,9 @@ archive at the next start (``-XX:SharedArchiveFile``). On a 1,000,000-post
 ``run --all`` the archive saved 3-8 s (docs/benchmarks.md).
 
 * The first local session of a machine (per JDK and Spark:
-  :func:`identity`) runs without one and records it: at the end of the process
+  :func:`identity`) that runs the pipeline (``run``, a Dagster run, a Pipes
+  child; not the tests' or a report's session, which load fewer classes) runs
+  without one and records it: at the end of the process
   the JVM is asked to exit, writes the archive (a few seconds, said on stderr)
   and, only if it exits cleanly, the file is moved into place
   (``PINTEREST_SPARK_CLASS_ARCHIVE``, default ``~/.cache/pinterest-pipeline``).
@@ -122,15 +124,17 @@ def archive_path() -> Path | None:
     return None if where is None or ident is None else where / f"spark-{ident}.jsa"
 
 
-def java_options() -> tuple[str, Recording | None]:
+def java_options(record: bool = True) -> tuple[str, Recording | None]:
     """JVM options for a local session about to start, and the recording to finish, if any.
 
-    The archive if there is one; else, if no other process is recording, the
-    options that record one (with the lock held); else nothing.
+    The archive if there is one; else, if ``record`` and no other process is
+    recording, the options that record one (with the lock held); else nothing.
     """
     archive = archive_path()
     if archive is None:
         return "", None
+    if not record:
+        return (f"-XX:SharedArchiveFile={archive} {QUIET}", None) if archive.is_file() else ("", None)
     where, ident = archive.parent, archive.name[len("spark-"):-len(".jsa")]
     if archive.is_file():
         return f"-XX:SharedArchiveFile={archive} {QUIET}", None

@@ -109,12 +109,14 @@ def _relay_stderr(fd: int) -> None:
                 writable = False
 
 
-def _launch_local_jvm(config: dict[str, str]) -> None:
+def _launch_local_jvm(config: dict[str, str], record_classes: bool = False) -> None:
     """Start the local session's JVM with its stderr relayed through :func:`_relay_stderr`.
 
     Only for a local configuration (``spark.master``) and only when this process
     has no JVM yet; ``getOrCreate`` then uses this context. The relay thread reads
-    from the start, so a JVM that fails to start still shows why.
+    from the start, so a JVM that fails to start still shows why. It maps the
+    class-data archive (:mod:`class_archive`); without one, a session that runs
+    the pipeline (``record_classes``) records it, so it holds every class a run loads.
     """
     from pyspark import SparkConf, SparkContext  # classic PySpark only (not on Connect clients)
     from pyspark.java_gateway import launch_gateway
@@ -125,7 +127,7 @@ def _launch_local_jvm(config: dict[str, str]) -> None:
             return
         read, write = os.pipe()
         threading.Thread(target=_relay_stderr, args=(read,), name="jvm-stderr", daemon=True).start()
-        archive, recording = class_archive.java_options()
+        archive, recording = class_archive.java_options(record_classes)
         if archive:  # Spark's classes mapped from the archive, or recorded into it at exit
             config = {**config, "spark.driver.extraJavaOptions":
                       f"{config.get('spark.driver.extraJavaOptions', '')} {archive}".strip()}
@@ -143,9 +145,12 @@ def _launch_local_jvm(config: dict[str, str]) -> None:
         SparkContext(conf=conf, gateway=gateway)
 
 
-def session_from_config(config: dict[str, str]) -> SparkSession:
-    """The process's SparkSession for a :func:`spark_config` (as ``PySparkResource`` builds it)."""
-    _launch_local_jvm(config)
+def session_from_config(config: dict[str, str], record_classes: bool = False) -> SparkSession:
+    """The process's SparkSession for a :func:`spark_config` (as ``PySparkResource`` builds it).
+
+    ``record_classes``: the session will run pipeline stages (see :func:`_launch_local_jvm`).
+    """
+    _launch_local_jvm(config, record_classes)
     builder = SparkSession.builder
     for key, value in config.items():
         builder = builder.config(key, value)
@@ -155,9 +160,10 @@ def session_from_config(config: dict[str, str]) -> SparkSession:
     return spark
 
 
-def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline") -> SparkSession:
+def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pinterest-pipeline",
+                record_classes: bool = False) -> SparkSession:
     """The process's SparkSession: ``remote`` (sc://host:port) if set, else local ``master``."""
-    return session_from_config(spark_config(master, remote, app_name))
+    return session_from_config(spark_config(master, remote, app_name), record_classes)
 
 
 def start_in_background(master: str = "local[*]", remote: str = "") -> threading.Thread:
@@ -171,7 +177,7 @@ def start_in_background(master: str = "local[*]", remote: str = "") -> threading
 
     def start() -> None:
         try:
-            get_session(master, remote)
+            get_session(master, remote, record_classes=True)
         except Exception:  # noqa: BLE001, S110 - the caller's own getOrCreate reports it
             pass
 

@@ -49,6 +49,15 @@ def test_an_unclean_exit_installs_nothing(archives, code, writes):
     assert class_archive.java_options()[0].startswith("-XX:ArchiveClassesAtExit=")  # records again
 
 
+def test_a_session_that_does_not_run_the_pipeline_maps_but_never_records(archives):
+    assert class_archive.java_options(record=False) == ("", None)
+    assert not list(archives.iterdir())
+    _, recording = class_archive.java_options()
+    recording.finish(_gateway_like(0, writes=str(recording.partial)))
+    assert class_archive.java_options(record=False) == (
+        f"-XX:SharedArchiveFile={recording.archive} {class_archive.QUIET}", None)
+
+
 def test_one_process_records_at_a_time(archives):
     _, recording = class_archive.java_options()
     other = os.open(recording.archive.with_suffix(".lock"), os.O_RDWR)
@@ -87,7 +96,7 @@ def test_the_identity_follows_the_jdk(archives, tmp_path, monkeypatch):
 def test_a_real_session_records_the_archive_and_the_next_one_maps_spark_from_it(archives, tmp_path):
     code = (
         "from pinterest_pipeline.spark import get_session\n"
-        "assert get_session('local[1]').range(5).count() == 5\n"
+        "assert get_session('local[1]', record_classes=True).range(5).count() == 5\n"
     )
 
     def session(*java_options: str) -> subprocess.CompletedProcess:

@@ -160,7 +160,8 @@ def spark_session():
     if settings.on_databricks():
         return session_from_config({})  # the cluster's session, with the session settings
     return get_session(
-        master=settings.get("PINTEREST_SPARK_MASTER"), remote=settings.get("PINTEREST_SPARK_REMOTE")
+        master=settings.get("PINTEREST_SPARK_MASTER"), remote=settings.get("PINTEREST_SPARK_REMOTE"),
+        record_classes=True,
     )
 
 

@@ -116,7 +116,7 @@ class SparkResource(PySparkResource):
     """
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._spark_session = session_from_config(self.spark_config)
+        self._spark_session = session_from_config(self.spark_config, record_classes=True)
 
 
 class LocalCompute(ComputeResource):
