@@ -442,19 +442,34 @@ about 10 % faster too (90.9 and 104.0 s against 101.4 and 112.8 s with its
 defaults, interleaved); the notebook job is measured as its authors would
 run it, with Spark's defaults. The machine was slower this evening than
 during the report's run (the notebook job 100-113 s against 71 s), which is
-why only ratios from one sitting are compared. The 0.7x target is still not
+why only ratios from one sitting are compared. The 0.7x target was still not
 met, by about 6 %.
 
 Not the gap, measured on 1,000,000 posts: the dedup shuffle ("latest line
 per key"). A `run --all` with it removed cleaned pin in 46.8 s, against 42.4
 s with it, in the same minutes. The three kinds cleaned at once keep both
 cores busy, so the shuffle overlaps the other kinds' parsing; a key-only
-pre-pass to skip it would not gain measurably. Also tried: a class-data archive
-(AppCDS, JDK 17). It cut the session start from 6.1 to 4.2 s, but a
-5,000-post `run --all` only by the noise (32.9 and 31.0 s without, 28.9 and
-31.2 s with), and it was not kept. What would close the gap is a JVM that
-keeps compiled code between runs (an AOT cache, JDK 25 and later), which
-would remove most of the warm-up; the machines here have Java 17.
+pre-pass to skip it would not gain measurably.
+
+The class-data archive (`pinterest_pipeline/class_archive.py`, kept since
+this session): the local JVM maps the classes a pipeline run loaded
+(about 12,000, recorded once per JDK and Spark when the first such run
+ends) instead of loading and verifying them from Spark's jars. Tried once
+before and dropped: recorded from a bare session start it cut that start
+from 6.1 to 4.2 s, but a 5,000-post `run --all` only by the noise. Recorded
+from a whole 1,000,000-post `run --all` it also covers the classes loaded
+later (Parquet, the shuffle, the writers, the checks), and on 1,000,000
+posts (2026-11-27, interleaved, without / with): 73.4 / 70.2 s, 71.7 / 66.6
+s, 75.3 / 67.6 s, then through the product's own setting (`off` / on), in a
+noisier hour: 84.4 / 72.0 s, 84.2 / 74.1 s, 78.0 / 58.1 s. Faster in all six
+pairs, by 3 to 20 s. Recording costs the first run of a machine about 20 s
+once (a slower start, and the archive, about 190 MB, written at its end).
+The notebook job runs without one, as its authors would run it. This
+report's three pairs at 1,000,000 posts, with the archive: 0.67, 0.77 and
+0.78 (median 0.77): the 0.7x target is still not met, and the pairs of one
+run spread by as much as the whole gap. A JVM that
+also kept compiled code between runs (an AOT cache, JDK 25 and later) would
+remove most of the rest of the warm-up; the machines here have Java 17.
 
 Fixed costs removed since (interleaved runs of the old and new code, one
 1,000,000-post landing): these machines set `PYTHONDONTWRITEBYTECODE=1`, so

@@ -5,13 +5,14 @@ first job, and verifies and links each of them: on 2 cores that is several
 seconds of every run. HotSpot can save the classes a run loaded into an archive
 (application class-data sharing, ``-XX:ArchiveClassesAtExit``) and map that
 archive at the next start (``-XX:SharedArchiveFile``). On a 1,000,000-post
-``run --all`` the archive saved 3-8 s (docs/benchmarks.md).
+``run --all`` the archive saved 3 to 20 s in six interleaved pairs; recording it
+costs the first run about 30 s, once (docs/benchmarks.md).
 
 * The first local session of a machine (per JDK and Spark:
   :func:`identity`) that runs the pipeline (``run``, a Dagster run, a Pipes
   child; not the tests' or a report's session, which load fewer classes) runs
   without one and records it: at the end of the process
-  the JVM is asked to exit, writes the archive (a few seconds, said on stderr)
+  the JVM is asked to exit, writes the archive (said on stderr)
   and, only if it exits cleanly, the file is moved into place
   (``PINTEREST_SPARK_CLASS_ARCHIVE``, default ``~/.cache/pinterest-pipeline``).
   A half-written archive would crash the JVM that maps it, so nothing else is ever

@@ -37,9 +37,9 @@ SETTINGS: dict[str, Setting] = {
                 "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m starts small runs faster; "
                 "the tests use it)"),
         Setting("PINTEREST_SPARK_CLASS_ARCHIVE", "~/.cache/pinterest-pipeline",
-                "folder of the embedded JVM's class-data archive (Spark's classes, about 200 MB, "
-                "recorded at the end of the first run and mapped by later ones: 3-8 s faster "
-                "starts); off: none"),
+                "folder of the embedded JVM's class-data archive (Spark's classes, about 190 MB, "
+                "recorded at the end of the first pipeline run and mapped by later ones, which "
+                "start faster); off: none"),
         Setting("PINTEREST_TABLE_FORMAT", "", "parquet or delta; empty: parquet locally, delta on prod"),
         # prod: Databricks jobs submitted through dagster-databricks Pipes (docs/deploy.md).
         # Credentials are not settings: the Databricks SDK reads DATABRICKS_HOST and
