@@ -129,8 +129,9 @@ def _launch_local_jvm(config: dict[str, str], record_classes: bool = False) -> N
         threading.Thread(target=_relay_stderr, args=(read,), name="jvm-stderr", daemon=True).start()
         archive, recording = class_archive.java_options(record_classes)
         if archive:  # Spark's classes mapped from the archive, or recorded into it at exit
+            # first, so PINTEREST_SPARK_JAVA_OPTIONS (last) still wins (-Xshare:off, say)
             config = {**config, "spark.driver.extraJavaOptions":
-                      f"{config.get('spark.driver.extraJavaOptions', '')} {archive}".strip()}
+                      f"{archive} {config.get('spark.driver.extraJavaOptions', '')}".strip()}
         conf = SparkConf(loadDefaults=False).setAll(config.items())
         try:
             gateway = launch_gateway(conf, popen_kwargs={"stderr": write})
