@@ -283,7 +283,10 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
                 done.mode, done.moved = "rebuild", 0
                 done.dates = plan(None, prints)[1] if prints is not None else None
                 rows = resolve(tables, done.dates) if prints is not None else resolve(_without(tables, skip))
-                io.write_table(_compact(rows, PART), state_path(warehouse), fmt, partition_by=PART)
+                one_date = done.dates is not None and len({d for ds in done.dates.values() for d in ds}) <= 1
+                # One date: the join's partitions (coalesced by AQE) are already few files.
+                io.write_table(rows if one_date else _compact(rows, PART), state_path(warehouse), fmt,
+                               partition_by=PART)
                 kept = io.read_table(spark, state_path(warehouse), fmt)
                 kept = _empty_state(spark, tables) if kept is None else kept
                 io.write_table(_summaries(kept, PART), summaries_path(warehouse), fmt, partition_by=PART)
