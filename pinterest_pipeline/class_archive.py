@@ -134,14 +134,13 @@ def java_options(record: bool = True) -> tuple[str, Recording | None]:
     archive = archive_path()
     if archive is None:
         return "", None
-    if not record:
-        return (f"-XX:SharedArchiveFile={archive} {QUIET}", None) if archive.is_file() else ("", None)
-    where, ident = archive.parent, archive.name[len("spark-"):-len(".jsa")]
-    if archive.is_file():
-        return f"-XX:SharedArchiveFile={archive} {QUIET}", None
+    mapped = f"-XX:SharedArchiveFile={archive} {QUIET}"
+    if archive.is_file() or not record:
+        return (mapped if archive.is_file() else ""), None
+    where = archive.parent
     try:
         where.mkdir(parents=True, exist_ok=True)
-        lock = os.open(where / f"spark-{ident}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+        lock = os.open(archive.with_suffix(".lock"), os.O_CREAT | os.O_RDWR, 0o644)
     except OSError:  # a read-only home: no archive
         return "", None
     try:
@@ -151,10 +150,10 @@ def java_options(record: bool = True) -> tuple[str, Recording | None]:
         return "", None
     if archive.is_file():  # installed while we waited for the lock
         os.close(lock)
-        return f"-XX:SharedArchiveFile={archive} {QUIET}", None
-    for stale in where.glob(f"spark-{ident}.*.partial"):  # of a process that died recording
+        return mapped, None
+    for stale in where.glob(f"{archive.stem}.*.partial"):  # of a process that died recording
         stale.unlink(missing_ok=True)
-    partial = where / f"spark-{ident}.{secrets.token_hex(4)}.partial"
+    partial = where / f"{archive.stem}.{secrets.token_hex(4)}.partial"
     for other in where.glob("spark-*.jsa"):  # of another JDK or Spark
         other.unlink(missing_ok=True)
     return f"-XX:ArchiveClassesAtExit={partial} {QUIET}", Recording(archive, partial, lock)
