@@ -122,7 +122,11 @@ def _execute(job_name: str, partition_key: str | None, outcome: RunOutcome, out:
 
 
 def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
-    """``run --date D`` (one date, nightly job) or ``run --all`` (dates=None)."""
+    """``run --date D`` or ``run --all`` (dates=None).
+
+    One date is one run of the nightly job (its clean partitions, then the
+    insights); several dates are a clean run per date, then an insights run.
+    """
     prepare_dagster_home()
     outcome = RunOutcome()
     requested = landed_dates() if dates is None else dates
@@ -154,7 +158,7 @@ def run_dates(dates: list[str] | None, out: TextIO = sys.stdout) -> RunOutcome:
                 f"{settings.topic_prefix()!r}); landed dates: {', '.join(landed_dates()) or 'none'}"
             )
             return outcome
-    if dates is not None and len(plan.dates) == 1:
+    if len(plan.dates) == 1:  # one date: clean it and build the insights in one run
         _execute("nightly", plan.dates[0], outcome, out)
         return outcome
     cleaned = RunOutcome()

@@ -48,6 +48,28 @@ def test_run_date_not_landed_lists_the_landed_ones(empty_landing):
     assert "landed dates: none" in outcome.problems[-1]
 
 
+def _land(root, *dates):
+    for dt in dates:
+        folder = root / "landing" / "topics" / "pinterest.pin" / f"dt={dt}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "pinterest.pin+0+0000000000.json").write_text('{"index": 1}\n')
+
+
+@pytest.mark.parametrize(("landed", "runs"), [
+    (["2024-01-02"], [("nightly", "2024-01-02")]),
+    (["2024-01-02", "2024-01-03"], [("clean", "2024-01-02"), ("clean", "2024-01-03"), ("insights", None)]),
+])
+def test_run_all_is_one_nightly_run_for_one_date_else_a_clean_run_per_date(
+        empty_landing, monkeypatch, landed, runs):
+    """Which runs ``run --all`` launches (their execution is the end-to-end tests')."""
+    monkeypatch.setenv("PINTEREST_TOPIC_PREFIX", "pinterest")
+    _land(empty_landing, *landed)
+    launched = []
+    monkeypatch.setattr(runner, "_execute", lambda job, dt, outcome, out: launched.append((job, dt)))
+    assert runner.run_dates(None, out=io.StringIO()).ok
+    assert launched == runs
+
+
 def test_plan_dates_with_a_start_in_the_future_has_no_partitions():
     parts = dg.DailyPartitionsDefinition(start_date="2099-01-01", end_offset=1)
     plan = runner.plan_dates(["2024-01-02", "2099-01-01"], parts)
