@@ -122,26 +122,11 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
     to_write, rule_failures = count_rule_failures(kind, result.clean)
     io.write_partition(to_write, clean_table, dt, loc.table_format)
     result.written()
+    io.write_partition(
+        result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
+    )
     written = read_partition(spark, clean_table, dt, loc.table_format)
-
-    def write_quarantine() -> dict[str, int] | None:
-        """Writes the quarantined lines; their count per reason (None when there are none)."""
-        io.write_partition(
-            result.quarantine.drop(contract.PARTITION_COLUMN), quarantine_table, dt, loc.table_format
-        )
-        if not result.stats["quarantined"]:
-            return None
-        quarantined = read_partition(spark, quarantine_table, dt, loc.table_format)
-        return {r["reason"]: r["count"]
-                for r in quarantined.groupBy("reason").count().orderBy("reason").collect()}
-
-    # Small jobs, each mostly waiting on the driver (planning, commit): run side by side.
-    after_write = {
-        "quarantine": write_quarantine,
-        "checks": lambda: run_clean_checks(kind, written, observed_counts(rule_failures)),
-        "preview": lambda: preview(written),
-    }
-    reasons, checks, shown = in_parallel(lambda part: after_write[part](), list(after_write))
+    checks = run_clean_checks(kind, written, observed_counts(rule_failures))
     stats = result.stats
     metadata: dict[str, Any] = {
         "topic": topic,
@@ -154,10 +139,14 @@ def clean_partition(spark: SparkSession, kind: str, dt: str, loc: Locations) -> 
         "table": f"{clean_table}/dt={dt}",
         "quarantine_table": f"{quarantine_table}/dt={dt}",
         "seconds": round(time.monotonic() - started, 2),
-        "preview": shown,
+        "preview": preview(written),
     }
-    if reasons is not None:
-        metadata["quarantine_reasons"] = reasons
+    if stats["quarantined"]:
+        quarantined = read_partition(spark, quarantine_table, dt, loc.table_format)
+        metadata["quarantine_reasons"] = {
+            r["reason"]: r["count"]
+            for r in quarantined.groupBy("reason").count().orderBy("reason").collect()
+        }
     return StageResult(("clean", kind), metadata, checks)
 
 
