@@ -5,7 +5,7 @@ import io
 import dagster as dg
 import pytest
 
-from pinterest_pipeline import runner
+from pinterest_pipeline import contract, runner
 
 
 @pytest.fixture
@@ -49,10 +49,11 @@ def test_run_date_not_landed_lists_the_landed_ones(empty_landing):
 
 
 def _land(root, *dates):
+    topic = contract.topic_name("pin", "pinterest")
     for dt in dates:
-        folder = root / "landing" / "topics" / "pinterest.pin" / f"dt={dt}"
+        folder = root / "landing" / contract.landing_prefix(topic, dt)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "pinterest.pin+0+0000000000.json").write_text('{"index": 1}\n')
+        (folder / f"{topic}+0+0000000000.json").write_text('{"index": 1}\n')
 
 
 @pytest.mark.parametrize(("landed", "runs"), [
