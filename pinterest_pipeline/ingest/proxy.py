@@ -72,13 +72,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from typing import Any
 
 from confluent_kafka import KafkaException
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -281,22 +282,29 @@ def create_app(
                 50003 if again else 50002,
                 f"{'Retriable ' if again else ''}Kafka error: {errors[0].str()}",
             )
-        offsets = [
-            {"partition": p, "offset": o, "error_code": None, "error": None}
-            if e is None
-            else {
-                "partition": None,
-                "offset": None,
-                "error_code": 2 if retriable(e) else 1,
-                "error": e.str(),
-            }
-            for p, o, e in results
-        ]
-        return JSONResponse(
-            {"offsets": offsets, "key_schema_id": None, "value_schema_id": None}, media_type=V2
-        )
+        return offsets_response(results)
 
     return app
+
+
+def offsets_response(results: list[tuple[int, int, Any]]) -> Response:
+    """The 200 answer to a produce: one offset per record, in order, as Confluent v2.
+
+    The same compact JSON as ``JSONResponse`` of the dicts, written directly: building
+    and encoding 500 dicts took about a tenth of the proxy's time.
+    """
+    offsets = ",".join(
+        f'{{"partition":{p},"offset":{o},"error_code":null,"error":null}}'
+        if e is None
+        else json.dumps(
+            {"partition": None, "offset": None, "error_code": 2 if retriable(e) else 1,
+             "error": e.str()},
+            ensure_ascii=False, separators=(",", ":"),
+        )
+        for p, o, e in results
+    )
+    body = '{"offsets":[' + offsets + '],"key_schema_id":null,"value_schema_id":null}'
+    return Response(body.encode("utf-8"), media_type=V2)
 
 
 def main(argv: list[str] | None = None) -> int:

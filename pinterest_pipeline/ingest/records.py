@@ -32,16 +32,18 @@ def _no_constant(name: str):
     raise BadBody(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
 
 
-def _check_depth(doc: Any, where: str) -> None:
-    stack = [(doc, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise BadBody(f"{where}: nested deeper than {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
+def _check_depth(node: Any, where: str, depth: int = 1) -> None:
+    """BadBody if a value inside ``node`` (itself at ``depth``) is deeper than ``MAX_DEPTH``.
+
+    Only arrays and objects are descended into: a record of scalars costs one look at each value.
+    """
+    kind = type(node)
+    children = node.values() if kind is dict else node if kind is list else ()
+    if children and depth >= MAX_DEPTH:
+        raise BadBody(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    for child in children:
+        if type(child) is dict or type(child) is list:
+            _check_depth(child, where, depth + 1)
 
 
 def _encode(doc: Any, where: str) -> bytes:
