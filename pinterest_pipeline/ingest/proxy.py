@@ -27,8 +27,9 @@ body not sent within ``BODY_TIMEOUT_S`` (30 s)            408     408
 body not an object / ``records`` missing, not a list,
 empty / a record not an object, without ``value``,
 with unknown fields, a non-integer partition; a value
-or key with ``NaN``/``Infinity``, a lone surrogate
-(``"\ud800"``) or nested deeper than ``MAX_DEPTH`` (64)  422     422
+or key with ``NaN``/``Infinity`` or ``1e400``, a lone
+surrogate (``"\ud800"``) or nested deeper than
+``MAX_DEPTH`` (64)                                        422     422
 the broker is unreachable (answered at once, no wait),
 or every record failed in Kafka, some retriably
 (timeout, queue full, producer being replaced)           500     50003

@@ -5,8 +5,9 @@ and key becomes ``contract.encode_value`` bytes. Client mistakes raise
 :class:`BadBody` (400 for a body that is not UTF-8 JSON, 422 for anything
 else): a non-object body, ``records`` missing or empty, a record without
 ``value`` or with unknown fields, a non-integer partition, ``NaN`` or
-``Infinity`` (not JSON), a lone surrogate such as ``"\\ud800"`` (not
-Unicode), or a value or key nested deeper than ``MAX_DEPTH`` levels.
+``Infinity`` (not JSON), a number too large for a double (``1e400``), a lone
+surrogate such as ``"\\ud800"`` (not Unicode), or a value or key nested deeper
+than ``MAX_DEPTH`` levels.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ def _encode(doc: Any, where: str) -> bytes:
         return contract.encode_value(doc)
     except UnicodeEncodeError as exc:
         raise BadBody(f"{where}: not valid Unicode (a lone surrogate?): {exc.reason}") from None
+    except ValueError:  # a number too large for a double, such as 1e400, parses as infinity
+        raise BadBody(f"{where}: a number out of range (its value would be infinite)") from None
 
 
 def parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]]:

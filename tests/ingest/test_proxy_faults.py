@@ -30,6 +30,7 @@ def test_hostile_bodies_are_422_and_the_connection_survives(broker, start_proxy,
     bodies = {
         "NaN": b'{"records":[{"value":{"x":NaN}}]}',
         "Infinity": b'{"records":[{"value":[-Infinity]}]}',
+        "1e400": b'{"records":[{"value":{"x":1e400}}]}',
         "lone surrogate": b'{"records":[{"value":{"t":"\\ud800"}}]}',
         "surrogate in key": b'{"records":[{"value":1,"key":"\\udfff"}]}',
         "100,000 nested arrays": ('{"records":[{"value":' + nested(100_000) + "}]}").encode(),

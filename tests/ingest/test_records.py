@@ -16,7 +16,7 @@ from tests.sample import SAMPLE_DIR
 
 VALUES = [
     {"ind": 7, "title": "Ünïcödé \u2028 \U0001f600", "tags": "a\tb\n\"c\"\\", "n": None},
-    {"floats": [1.5, 1e16, 1e-7, -0.0, 0.1 + 0.2, float("nan"), float("inf")], "big": 2**80},
+    {"floats": [1.5, 1e16, 1e-7, -0.0, 0.1 + 0.2, 1.7976931348623157e308], "big": 2**80},
     {"nested": {"deeper": [[], {}, [True, False, None]]}, "": ""},
     "a bare string",
     42,
@@ -42,9 +42,20 @@ def test_encode_value_is_compact_json_dumps_byte_for_byte():
         assert contract.encode_value(value) == dumps(value), value
 
 
-def test_encode_value_refuses_a_lone_surrogate():
+def test_encode_value_refuses_what_is_not_json():
     with pytest.raises(UnicodeEncodeError):
         contract.encode_value({"t": "\ud800"})
+    for number in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            contract.encode_value({"x": [number]})
+
+
+@pytest.mark.parametrize("number", ["1e400", "-1e400", "1E+999"])
+def test_a_number_beyond_a_double_is_a_422_not_infinity(number):
+    """Python parses it as infinity; encoded, that would be ``Infinity``, not JSON."""
+    with pytest.raises(BadBody, match="records\\[0\\].value: a number out of range") as err:
+        parse_records(body('{"x":' + number + "}"))
+    assert err.value.status == 422
 
 
 def arrays(depth: int) -> str:
