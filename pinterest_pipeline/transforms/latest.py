@@ -196,6 +196,11 @@ def _write_manifest(spark: SparkSession, warehouse: str, fmt: str,
     io.write_table(io.local_frame(spark, MANIFEST_COLUMNS, rows).coalesce(1), manifest_path(warehouse), fmt)
 
 
+def all_dates(dates: Mapping[str, Collection[str]]) -> list[str]:
+    """The dates of any kind in ``dates`` (kind -> dates), sorted, each once."""
+    return sorted({dt for kind_dates in dates.values() for dt in kind_dates})
+
+
 def plan(manifest: Mapping[Partition, str] | None,
          prints: Mapping[Partition, str] | None) -> tuple[str, dict[str, list[str]]]:
     """``("unchanged" | "add" | "rebuild", dates to resolve per kind)``; see the module docstring."""
@@ -236,7 +241,7 @@ class Refresh:
             return "insight inputs: state up to date"
         if self.dates is None:
             return "insight inputs: rebuilt from every clean row (partitions not told apart by files)"
-        dates = sorted({dt for ds in self.dates.values() for dt in ds})
+        dates = all_dates(self.dates)
         shown = f"{dates[0]}..{dates[-1]}" if len(dates) > 2 else ", ".join(dates) or "no dates"
         what = "rebuilt from" if self.mode == "rebuild" else "added"
         moved = f"; {self.moved} keys moved from earlier dates" if self.moved else ""
@@ -283,7 +288,7 @@ def refresh(spark: SparkSession, tables: Mapping[str, DataFrame], warehouse: str
                 done.mode, done.moved = "rebuild", 0
                 done.dates = plan(None, prints)[1] if prints is not None else None
                 rows = resolve(tables, done.dates) if prints is not None else resolve(_without(tables, skip))
-                one_date = done.dates is not None and len({d for ds in done.dates.values() for d in ds}) <= 1
+                one_date = done.dates is not None and len(all_dates(done.dates)) <= 1
                 # One date: the join's partitions (coalesced by AQE) are already few files.
                 io.write_table(rows if one_date else _compact(rows, PART), state_path(warehouse), fmt,
                                partition_by=PART)
@@ -340,7 +345,7 @@ def _add(spark: SparkSession, tables: Mapping[str, DataFrame], dates: Mapping[st
     """
     path = state_path(warehouse)
     new = resolve(tables, dates)
-    new_dates = sorted({dt for ds in dates.values() for dt in ds})
+    new_dates = all_dates(dates)
     moved = _moved_rows(spark, tables, dates, warehouse, fmt)
     if moved is not None and not (fmt == "delta" or io.is_local(path)):
         return -1, []
