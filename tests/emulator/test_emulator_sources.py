@@ -82,6 +82,19 @@ def test_jsonl_round_trip_reorders_fields_and_checks_keys(tmp_path):
         list(make_source(f"jsonl:{short}", 1))
 
 
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e400"])
+def test_jsonl_line_with_a_number_json_has_not_is_refused_by_file_and_line(tmp_path, number):
+    """Python's json reads them; the records would reach Kafka as invalid JSON."""
+    write_jsonl(tmp_path, synthetic(3))
+    lines = (tmp_path / "geo.jsonl").read_text().splitlines()
+    lines[1] = lines[1].replace('"latitude":', f'"latitude":{number},"was":', 1)
+    (tmp_path / "geo.jsonl").write_text("\n".join(lines) + "\n")
+    posts = make_source(f"jsonl:{tmp_path}", 1)
+    assert next(posts).key is not None  # line 1 is fine
+    with pytest.raises(SourceError, match=f"geo.jsonl:2: not JSON .*{number.lstrip('-')}"):
+        next(posts)
+
+
 def build_sqlite(path, posts: list[Post]) -> str:
     """The original three tables, with DATETIME columns, from ``posts``."""
     import sqlalchemy as sa
