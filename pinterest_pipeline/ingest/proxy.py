@@ -73,7 +73,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 from typing import Any
@@ -297,11 +296,10 @@ def offsets_response(results: list[tuple[int, int, Any]]) -> Response:
     offsets = ",".join(
         f'{{"partition":{p},"offset":{o},"error_code":null,"error":null}}'
         if e is None
-        else json.dumps(
+        else contract.encode_value(
             {"partition": None, "offset": None, "error_code": 2 if retriable(e) else 1,
-             "error": e.str()},
-            ensure_ascii=False, separators=(",", ":"),
-        )
+             "error": e.str()}
+        ).decode("utf-8")
         for p, o, e in results
     )
     body = '{"offsets":[' + offsets + '],"key_schema_id":null,"value_schema_id":null}'
