@@ -53,3 +53,11 @@ def test_the_local_jvm_stderr_comes_through_without_the_start_up_noise():
     assert done.returncode == 0, done.stderr[-3000:]
     assert "said by the JVM" in done.stderr
     assert not any(line.encode() in JVM_NOISE for line in done.stderr.splitlines()), done.stderr
+
+
+def test_local_sessions_build_plans_without_recording_python_call_sites(spark):
+    """Each column function would otherwise cost several more JVM calls (spark.LOCAL_CONF)."""
+    from pyspark.errors.utils import is_debugging_enabled
+
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    assert not is_debugging_enabled()
