@@ -111,23 +111,26 @@ def resolve(tables: Mapping[str, DataFrame], dates: Mapping[str, Collection[str]
     Columns: ``ind``, every :data:`INPUT_COLUMNS` column, the :data:`FLAGS` and
     ``dt`` (the latest date among the key's kinds).
     """
-    joined = None
+    joined, dt_columns = None, []
     for kind in contract.KINDS:
         df = tables[kind].select(KEY, PART, *INPUT_COLUMNS[kind])
+        only = None  # the kind's one date, when it has one: not carried through the joins
         if dates is not None:
-            df = df.where(F.col(PART).isin(sorted(dates.get(kind, ()))))
-            several = len(dates.get(kind, ())) > 1
+            kind_dates = sorted(dates.get(kind, ()))
+            df = df.where(F.col(PART).isin(kind_dates))
+            several = len(kind_dates) > 1
+            only = kind_dates[0] if len(kind_dates) == 1 else None
         else:
             several = df.select(PART).distinct().limit(2).count() > 1
-        df = _latest_rows(df, several).select(
-            KEY, *INPUT_COLUMNS[kind], F.lit(True).alias(FLAGS[kind]), F.col(PART).alias(f"_dt_{kind}")
-        )
+        carried = [] if only else [F.col(PART).alias(f"_dt_{kind}")]
+        df = _latest_rows(df, several).select(KEY, *INPUT_COLUMNS[kind], F.lit(True).alias(FLAGS[kind]), *carried)
+        dt_columns.append(F.when(F.col(FLAGS[kind]), F.lit(only)) if only else F.col(f"_dt_{kind}"))
         joined = df if joined is None else joined.join(df, KEY, "full")
     return joined.select(
         KEY,
         *(c for kind in contract.KINDS for c in INPUT_COLUMNS[kind]),
         *(F.coalesce(F.col(f), F.lit(False)).alias(f) for f in FLAGS.values()),
-        F.greatest(*(F.col(f"_dt_{kind}") for kind in contract.KINDS)).alias(PART),
+        F.greatest(*dt_columns).alias(PART),
     )
 
 
