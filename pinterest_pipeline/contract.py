@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import json.encoder
-from typing import Any
+import math
+from typing import Any, NoReturn
 
 from pinterest_pipeline.insight_registry import (  # noqa: F401 - part of the contract
     AGE_GROUPS,
@@ -122,6 +123,31 @@ def encode_value(record: Any) -> bytes:
     """
     text = "".join(_C_ENCODE(record, 0)) if _C_ENCODE is not None else _CANONICAL.encode(record)
     return text.encode("utf-8")
+
+
+class NotStandardJson(ValueError):
+    """Text that Python's ``json`` reads but JSON does not allow: ``NaN``, ``Infinity``,
+    ``-Infinity``, or a number too large for a double (``1e400``, read as infinity)."""
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise NotStandardJson(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise NotStandardJson(f"the number {text} is out of range (too large for a double)")
+    return value
+
+
+def decode_json(text: str) -> Any:
+    """``json.loads`` of standard JSON only: what every producer reads records from.
+
+    :class:`NotStandardJson` for what :func:`encode_value` could not write back
+    (see the class); ``json.JSONDecodeError`` for text that is not JSON at all.
+    """
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
 
 
 # --- 3. Landing zone -----------------------------------------------------------

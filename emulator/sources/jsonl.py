@@ -10,12 +10,11 @@ through unchanged (dirty data stays dirty: that is what the cleaning is for).
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 
-from pinterest_pipeline.contract import KINDS
+from pinterest_pipeline.contract import KINDS, decode_json
 
 from ..model import Post
 from .base import SourceError, make_post
@@ -38,17 +37,6 @@ def jsonl_source(folder: str) -> Iterator[Post]:
     return _read(paths)
 
 
-def _not_json_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"the number {text} is beyond a double")
-    return value
-
-
 def _read(paths: dict[str, str]) -> Iterator[Post]:
     with ExitStack() as stack:
         files = {kind: stack.enter_context(open(path, encoding="utf-8")) for kind, path in paths.items()}
@@ -65,8 +53,8 @@ def _read(paths: dict[str, str]) -> Iterator[Post]:
                 continue
             records = {}
             for kind, line in lines.items():
-                try:  # what Python's json accepts but JSON does not: NaN, Infinity, 1e400
-                    value = json.loads(line, parse_constant=_not_json_constant, parse_float=_finite)
+                try:  # NaN, Infinity, 1e400 (which Python's json reads) are refused too
+                    value = decode_json(line)
                 except json.JSONDecodeError as exc:
                     raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({exc.msg})") from None
                 except ValueError as exc:

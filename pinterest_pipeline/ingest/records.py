@@ -12,7 +12,6 @@ than ``MAX_DEPTH`` levels.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from pinterest_pipeline import contract
@@ -27,10 +26,6 @@ class BadBody(ValueError):
     def __init__(self, message: str, status: int = 422):
         super().__init__(message)
         self.status = status
-
-
-def _no_constant(name: str):
-    raise BadBody(f"{name} is not valid JSON (NaN and Infinity are not allowed)")
 
 
 def _check_depth(node: Any, where: str, depth: int = 1) -> None:
@@ -53,16 +48,14 @@ def _encode(doc: Any, where: str) -> bytes:
         return contract.encode_value(doc)
     except UnicodeEncodeError as exc:
         raise BadBody(f"{where}: not valid Unicode (a lone surrogate?): {exc.reason}") from None
-    except ValueError:  # a number too large for a double, such as 1e400, parses as infinity
-        raise BadBody(f"{where}: a number out of range (its value would be infinite)") from None
 
 
 def parse_records(body: bytes) -> list[tuple[bytes | None, bytes, int | None]]:
     """[(key bytes or None, value bytes, partition or None)]; BadBody on a client mistake."""
     try:
-        doc = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
-    except BadBody:
-        raise
+        doc = contract.decode_json(body.decode("utf-8"))
+    except contract.NotStandardJson as exc:
+        raise BadBody(str(exc)) from None
     except RecursionError:
         raise BadBody(f"The body is nested deeper than {MAX_DEPTH} levels") from None
     except (UnicodeDecodeError, ValueError) as exc:

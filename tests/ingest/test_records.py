@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from confluent_kafka import KafkaError
@@ -53,7 +54,7 @@ def test_encode_value_refuses_what_is_not_json():
 @pytest.mark.parametrize("number", ["1e400", "-1e400", "1E+999"])
 def test_a_number_beyond_a_double_is_a_422_not_infinity(number):
     """Python parses it as infinity; encoded, that would be ``Infinity``, not JSON."""
-    with pytest.raises(BadBody, match="records\\[0\\].value: a number out of range") as err:
+    with pytest.raises(BadBody, match=f"the number {re.escape(number)} is out of range") as err:
         parse_records(body('{"x":' + number + "}"))
     assert err.value.status == 422
 
@@ -113,3 +114,16 @@ def test_offsets_answer_is_what_json_response_would_send():
     assert answer.body == expected.body
     assert answer.media_type == "application/vnd.kafka.v2+json"
     assert [o["error_code"] for o in json.loads(answer.body)["offsets"]] == [None, None, 2, 1]
+
+
+@pytest.mark.parametrize("text", ['{"x":NaN}', '[-Infinity]', '{"x":1e400}', '[1E+999]'])
+def test_decode_json_refuses_what_python_reads_but_json_does_not(text):
+    with pytest.raises(contract.NotStandardJson):
+        contract.decode_json(text)
+
+
+def test_decode_json_reads_standard_json_as_json_loads():
+    text = '{"a":[1,-2.5e-3,1e308,"\\u00e9",null,true],"b":{"c":12345678901234567890}}'
+    assert contract.decode_json(text) == json.loads(text)
+    with pytest.raises(json.JSONDecodeError):
+        contract.decode_json('{"a":1} x')
