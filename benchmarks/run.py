@@ -471,8 +471,31 @@ still not met, and the pairs of one run spread by as much as the whole gap. A JV
 also kept compiled code between runs (an AOT cache, JDK 25 and later) would
 remove most of the rest of the warm-up; the machines here have Java 17.
 
-Changed for this report (2026-11-28), each measured on 1,000,000 posts: a
-state rebuilt from a single date is written straight from the join, without
+Changed for this report (2026-11-28 08:41 UTC). Local sessions build plans
+without PySpark's DataFrame debugging
+(`spark.python.sql.dataFrameDebugging.enabled=false`, a static setting): with
+it, every column function first records its Python call site, four to six
+more JVM calls each, and the cleaner's plans are thousands of columns. Pin's
+`clean()` took 5,384 JVM calls to build before; its plan is built in 0.6-0.7
+s on a warm JVM against 1.0-1.1 s (1.2-1.6 s against 1.7-1.9 s cold), and an
+error keeps its message, without the Python line. A kind with a single date
+to resolve no longer carries that date through the insights' joins (it is
+set from the kind's flag after them): a one-date rebuild of 1,000,000 keys
+took 8.1-8.5 s against 8.9-9.9 s on a warm JVM (the same cold). Three
+interleaved pairs of `run --all` against the code before, old / new: 94.4 /
+77.3, 81.0 / 97.1, 87.9 / 80.3 s: inside the noise, as expected of about 1-2
+s. Tried and not kept: testing a line for "flat" (no bracket but the first
+and last character) without a regex (`clean._FLAT_OBJECT`). On 1,000,000
+cached pin lines (warm, the test alone) the regex took 1.7-2.4 s, `instr` /
+`locate` / `length` 3.9-13 s and `contains` with `substring_index` 3.9-7.2
+s: Spark 4's string functions count characters or go through collation
+support, and the regex, for all its decoding, is the cheapest. The
+orchestration ratio of this report (1.175) spreads like its passes: the
+three direct passes in one process took 61.2, 51.1 and 47.8 s, the two
+Dagster runs 62.9 and 62.5 s (1.075 in the report before).
+
+Changed for the report before (2026-11-28 03:05 UTC), each measured on
+1,000,000 posts: a state rebuilt from a single date is written straight from the join, without
 the rebalance by date (`run --all`, with / without: 74.9 / 79.4 s and
 72.9 / 83.0 s; the insights' refresh 11.4 / 12.3 s and 10.2 / 14.5 s).
 `run --all` of a single landed date is one Dagster run (the `nightly` job,
@@ -494,14 +517,15 @@ one before: the notebook job, unchanged, took 114-124 s at 1,000,000 posts
 (99 s before) and 50 s at 100,000 (37 s), and the ingest rates, whose code
 did not change, were lower too (REST 8,900 posts/s, 7,500 in a rerun).
 
-The ingest section was run again (`--rerun ingest`) after a change to the
-REST proxy, which spends about a fifth less CPU per record: the canonical
+The REST proxy spends about a fifth less CPU per record since the report
+before (this report's ingest section includes it): the canonical
 encoder that `json.dumps` builds on every call is built once (the same
 bytes), the depth limit walks only into arrays and objects, and the 200
 answer is written directly. Alternated in one hour with the code before
 (`benchmarks.ingest --posts 100000`): REST 8,069 / 9,846 and 8,189 / 10,302
 posts/s; Kafka direct, whose sender encodes every record too, 14,825 /
-18,409 and 15,384 / 20,289 posts/s.
+18,409 and 15,384 / 20,289 posts/s. A `--rerun ingest` just after that gave
+REST 11,384 posts/s; this report's 10,193 came in a slower hour.
 
 Measured after this report and not kept: building the cleaning rules' per-field
 helpers (white space, blank, placeholders) as SQL strings (`F.expr` over the
