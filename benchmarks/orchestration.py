@@ -22,6 +22,7 @@ import argparse
 import io as _io
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -45,38 +46,41 @@ def _direct(landing: str, warehouse: str, dates: list[str]) -> float:
 
 def measure(landing: str, quick: bool = False, rounds: int = 2) -> dict[str, float]:
     work = tempfile.mkdtemp(prefix="pinterest-orchestration-")
-    os.environ.update(PINTEREST_LANDING_URI=landing, DAGSTER_HOME=os.path.join(work, "dagster"),
-                      PINTEREST_WAREHOUSE_URI=os.path.join(work, "dagster-warehouse"))
-    from pinterest_pipeline.defs.resources import landed_dates
-    from pinterest_pipeline.runner import run_dates
+    try:
+        os.environ.update(PINTEREST_LANDING_URI=landing, DAGSTER_HOME=os.path.join(work, "dagster"),
+                          PINTEREST_WAREHOUSE_URI=os.path.join(work, "dagster-warehouse"))
+        from pinterest_pipeline.defs.resources import landed_dates
+        from pinterest_pipeline.runner import run_dates
 
-    dates = landed_dates()
-    os.environ.setdefault("PINTEREST_START_DATE", min(dates))
-    # Warm-up: JIT, page cache, and the code location imported (as in a running
-    # `dagster dev` or daemon); the timed runs then compare run against run.
-    if not quick:
-        _direct(landing, os.path.join(work, "warm-up"), dates)
-    from pinterest_pipeline.definitions import defs
+        dates = landed_dates()
+        os.environ.setdefault("PINTEREST_START_DATE", min(dates))
+        # Warm-up: JIT, page cache, and the code location imported (as in a running
+        # `dagster dev` or daemon); the timed runs then compare run against run.
+        if not quick:
+            _direct(landing, os.path.join(work, "warm-up"), dates)
+        from pinterest_pipeline.definitions import defs
 
-    defs.resolve_job_def("clean")
-    # Direct, Dagster, direct, Dagster, ..., direct: JIT warming favours neither side,
-    # and the means of several passes damp this machine's noise.
-    rounds = 1 if quick else max(1, rounds)
-    direct, dagster = [], []
-    for n in range(rounds):
-        direct.append(_direct(landing, os.path.join(work, f"direct-{n}"), dates))
-        started = time.perf_counter()
-        outcome = run_dates(None, out=_io.StringIO())
-        dagster.append(time.perf_counter() - started)
-        if not outcome.ok:
-            raise RuntimeError(f"run --all failed: {outcome.problems}")
-    if not quick:
-        direct.append(_direct(landing, os.path.join(work, f"direct-{rounds}"), dates))
-    mean_direct, mean_dagster = sum(direct) / len(direct), sum(dagster) / len(dagster)
-    return {"direct_s": round(mean_direct, 2), "dagster_s": round(mean_dagster, 2),
-            "ratio": round(mean_dagster / mean_direct, 3), "rounds": rounds,
-            "direct_passes": [round(x, 2) for x in direct],
-            "dagster_passes": [round(x, 2) for x in dagster]}
+        defs.resolve_job_def("clean")
+        # Direct, Dagster, direct, Dagster, ..., direct: JIT warming favours neither side,
+        # and the means of several passes damp this machine's noise.
+        rounds = 1 if quick else max(1, rounds)
+        direct, dagster = [], []
+        for n in range(rounds):
+            direct.append(_direct(landing, os.path.join(work, f"direct-{n}"), dates))
+            started = time.perf_counter()
+            outcome = run_dates(None, out=_io.StringIO())
+            dagster.append(time.perf_counter() - started)
+            if not outcome.ok:
+                raise RuntimeError(f"run --all failed: {outcome.problems}")
+        if not quick:
+            direct.append(_direct(landing, os.path.join(work, f"direct-{rounds}"), dates))
+        mean_direct, mean_dagster = sum(direct) / len(direct), sum(dagster) / len(dagster)
+        return {"direct_s": round(mean_direct, 2), "dagster_s": round(mean_dagster, 2),
+                "ratio": round(mean_dagster / mean_direct, 3), "rounds": rounds,
+                "direct_passes": [round(x, 2) for x in direct],
+                "dagster_passes": [round(x, 2) for x in dagster]}
+    finally:  # the warehouses of every pass: hundreds of MB at 1,000,000 posts
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

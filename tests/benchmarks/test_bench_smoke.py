@@ -8,6 +8,7 @@ ingest rates), with the report written to a scratch folder.
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pytest
 
@@ -16,9 +17,14 @@ from benchmarks import run as bench
 pytestmark = pytest.mark.integration
 
 
-def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path):
+def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path, monkeypatch):
     report = tmp_path / "benchmarks.md"
+    scratch = tmp_path / "tmp"  # the scripts' scratch folders, in this process and its children
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setattr(tempfile, "tempdir", None)
     assert bench.main(["--smoke", "--report", str(report)]) == 0
+    assert not list(scratch.glob("pinterest-*")), "a benchmark script left its scratch folder"
     results = json.loads(report.with_suffix(".json").read_text())
     layouts = {r["layout"]: r for r in results["engines"]}
     assert set(layouts) == {"sink", "large"}
