@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 
-from pinterest_pipeline.contract import KINDS, decode_json
+from pinterest_pipeline.contract import KINDS, NotStandardJson, decode_json
 
 from ..model import Post
 from .base import SourceError, make_post
@@ -57,7 +57,7 @@ def _read(paths: dict[str, str]) -> Iterator[Post]:
                     value = decode_json(line)
                 except json.JSONDecodeError as exc:
                     raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({exc.msg})") from None
-                except ValueError as exc:
+                except NotStandardJson as exc:
                     raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({exc})") from None
                 if not isinstance(value, dict):
                     raise SourceError(f"{paths[kind]}:{lineno}: not a JSON object")

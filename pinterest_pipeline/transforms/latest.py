@@ -123,7 +123,9 @@ def resolve(tables: Mapping[str, DataFrame], dates: Mapping[str, Collection[str]
         else:
             several = df.select(PART).distinct().limit(2).count() > 1
         carried = [] if only else [F.col(PART).alias(f"_dt_{kind}")]
-        df = _latest_rows(df, several).select(KEY, *INPUT_COLUMNS[kind], F.lit(True).alias(FLAGS[kind]), *carried)
+        df = _latest_rows(df, several).select(
+            KEY, *INPUT_COLUMNS[kind], F.lit(True).alias(FLAGS[kind]), *carried
+        )
         dt_columns.append(F.when(F.col(FLAGS[kind]), F.lit(only)) if only else F.col(f"_dt_{kind}"))
         joined = df if joined is None else joined.join(df, KEY, "full")
     return joined.select(
