@@ -35,10 +35,15 @@ def test_smoke_run_writes_a_report_and_all_engines_agree(tmp_path, monkeypatch):
     assert results["class_archive"]["state"] in {"present", "recorded", "off"}
     assert set(sink["steps"]) >= {"clean/pin", "clean/geo", "clean/user"}
     assert list(results["profile"]["clean_pin"]) == ["read", "parse + rules", "dedup", "write", "checks"]
-    assert results["profile"]["orchestration"]["ratio"] > 0
+    orchestration = results["profile"]["orchestration"]
+    assert orchestration["ratio"] > 0
+    # Dagster's own time inside its run: the run's wall time minus its stage functions' time
+    assert 0 < orchestration["stage_functions_in_runs"][0] < orchestration["dagster_passes"][0]
+    assert orchestration["in_run_ratio"] > 1 and orchestration["dagster_own_s"] > 0
     assert results["ingest"]["sink_records_per_s"] > 0
     text = report.read_text()
     assert "| 5,000 | sink |" in text and "tables equal" in text and "class-data archive" in text
+    assert "in the runs (" in text and "Dagster's own part" in text
     assert report.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     # --report-only writes the same report again from the .json, without running anything
     report.unlink()
