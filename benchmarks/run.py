@@ -533,7 +533,14 @@ for any job of this shape: Parquet's dictionary lookups 8 % (the benchmark's
 values repeat every 1,899 posts, so every string is compared in full with
 its dictionary entry; the notebook job's writes pay the same), the
 `InputStreamReader` that `from_json` opens for every line 5 %, the flat-line
-regex 5 %.
+regex 5 %. Before the first task runs, a cold driver spends about 4 s
+building and optimizing the three kinds' plans (pin 2.8 s, geo 0.7 s, user
+0.5 s one after the other; 0.6 s in all on a warm JVM) and about 2.7 s
+generating and compiling their code. Building the plans one kind at a time,
+so that pin's job would start while the others are planned, did not move the
+first job (it waits on the JVM's side of planning, not the Python side):
+three interleaved pairs, 69.4 / 73.0, 78.9 / 82.4 and 76.0 / 72.5 s, and
+not kept.
 
 Changed for the report before (2026-11-28 03:05 UTC), each measured on
 1,000,000 posts: a state rebuilt from a single date is written straight from the join, without
