@@ -677,13 +677,13 @@ def _targets(results: dict) -> list[str]:
     row("nightly with 10 days of history ≤ 1.3× without",
         f"{night['ratio']}×" if night else "not run", night["ratio"] <= 1.3 if night else None)
     orch = (results.get("profile") or {}).get("orchestration")
+    measured, met = "–", None
     if orch and "in_run_ratio" in orch:  # the steady measure decides; the passes' ratio is shown
-        row("Dagster run ≤ 1.1× the stage functions called directly",
-            f"{orch['in_run_ratio']}× in the runs ({orch['ratio']}× between passes)",
-            orch["in_run_ratio"] <= 1.1)
-    else:
-        row("Dagster run ≤ 1.1× the stage functions called directly",
-            f"{orch['ratio']}×" if orch else "–", orch["ratio"] <= 1.1 if orch else None)
+        measured = f"{orch['in_run_ratio']}× in the runs ({orch['ratio']}× between passes)"
+        met = orch["in_run_ratio"] <= 1.1
+    elif orch:  # a report from before the in-run measure
+        measured, met = f"{orch['ratio']}×", orch["ratio"] <= 1.1
+    row("Dagster run ≤ 1.1× the stage functions called directly", measured, met)
     ing = results.get("ingest")
     if ing:
         row("REST ≥ 10,000 posts/s", f"{ing['rest_posts_per_s']:,.0f}", ing["rest_posts_per_s"] >= 10_000)
