@@ -12,11 +12,14 @@ Nothing here imports Dagster (the entrypoint runs on clusters without it).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from pinterest_pipeline import class_archive, settings
@@ -25,6 +28,17 @@ from pinterest_pipeline import class_archive, settings
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+}
+
+#: Settings for queries over a few thousand rows (the nine statements, which merge the
+#: insights' summaries): Spark evaluates their expressions without generating Java
+#: for them. A statement's plan is small but new, and compiling its code costs more
+#: than the rows it reads: the nine compiled about 110 classes (2.4 s) in a
+#: 1,000,000-post ``run --all`` (docs/benchmarks.md). Not for tables of many rows:
+#: the same settings made the refresh of the inputs (1,000,000 keys) 5 s slower.
+SMALL_QUERY_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 
 #: JIT-compile Spark's large generated methods too: HotSpot skips methods over 8,000
@@ -170,6 +184,31 @@ def get_session(master: str = "local[*]", remote: str = "", app_name: str = "pin
                 record_classes: bool = False) -> SparkSession:
     """The process's SparkSession: ``remote`` (sc://host:port) if set, else local ``master``."""
     return session_from_config(spark_config(master, remote, app_name), record_classes)
+
+
+@contextlib.contextmanager
+def small_queries(spark: SparkSession) -> Iterator[None]:
+    """Run the queries of the block with :data:`SMALL_QUERY_CONF`, then restore the session's values.
+
+    The settings are the session's: nothing else may run on it meanwhile (the
+    insights step runs alone). Where the session refuses them (a cluster that
+    locks its configuration), the queries run as they would have.
+    """
+    previous: dict[str, str | None] = {}
+    try:
+        for key, value in SMALL_QUERY_CONF.items():
+            previous[key] = spark.conf.get(key, None)
+            spark.conf.set(key, value)
+    except PySparkException:
+        pass
+    try:
+        yield
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, value)
 
 
 def start_in_background(master: str = "local[*]", remote: str = "") -> threading.Thread:

@@ -20,6 +20,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from pinterest_pipeline import contract, settings
+from pinterest_pipeline.spark import small_queries
 from pinterest_pipeline.progress import Heartbeat
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
@@ -223,7 +224,8 @@ def build_insights(
         check = run_insight_check(name, [r.asDict() for r in rows])
         return StageResult(("insights", name), metadata, [check])
 
-    return in_parallel(build, list(names))
+    with small_queries(spark):  # a few thousand summary rows: no generated code
+        return in_parallel(build, list(names))
 
 
 def run_stage(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -61,3 +62,40 @@ def test_local_sessions_build_plans_without_recording_python_call_sites(spark):
 
     assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
     assert not is_debugging_enabled()
+
+
+def _run(query):
+    """A fresh copy of ``query``: its rows, and whether its final plan ran generated code."""
+    df = query.select("*")
+    rows = sorted(df.collect())
+    # Spark marks each operator of a whole-stage generated stage "*(<stage id>)"
+    return rows, re.search(r"\*\(\d+\)", df._jdf.queryExecution().executedPlan().toString()) is not None
+
+
+def test_small_queries_run_without_generated_code_and_restore_the_session(spark):
+    from pyspark.sql import functions as F
+
+    from pinterest_pipeline.spark import SMALL_QUERY_CONF, small_queries
+
+    spark.conf.set("spark.sql.codegen.factoryMode", "CODEGEN_ONLY")  # a value the user set
+    try:
+        query = spark.range(1000).groupBy((F.col("id") % 7).alias("k")).agg(F.sum("id").alias("s"))
+        expected, generated = _run(query)
+        assert generated and len(expected) == 7
+        with small_queries(spark):
+            assert {k: spark.conf.get(k) for k in SMALL_QUERY_CONF} == SMALL_QUERY_CONF
+            assert _run(query) == (expected, False)
+        assert spark.conf.get("spark.sql.codegen.factoryMode") == "CODEGEN_ONLY"
+        assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"
+        assert _run(query) == (expected, True)
+    finally:
+        spark.conf.unset("spark.sql.codegen.factoryMode")
+
+
+def test_small_queries_restore_the_session_when_the_block_fails(spark):
+    from pinterest_pipeline.spark import small_queries
+
+    before = spark.conf.get("spark.sql.codegen.wholeStage")
+    with pytest.raises(ZeroDivisionError), small_queries(spark):
+        1 / 0  # noqa: B018
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == before
