@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pinterest_pipeline.spark import (
     JVM_NOISE,
     LOCAL_GC_OPTION,
     LOCAL_INLINING_OPTIONS,
+    LOCAL_JIT_DIRECTIVES_OPTION,
     spark_config,
 )
 
@@ -39,21 +41,35 @@ def test_spark_connect_sessions_take_no_local_jvm_options(monkeypatch):
 
 
 @pytest.mark.integration
-def test_the_local_jvm_stderr_comes_through_without_the_start_up_noise():
+def test_the_local_jvm_output_comes_through_on_stderr_without_the_start_up_noise():
     """Spark's launcher always adds the incubator vector module and the JVM announces it on
-    stderr; the session's JVM stderr is relayed without that line, and with everything else."""
+    stderr, HotSpot counts our compiler directives on stdout; the session's JVM output is
+    relayed to stderr without those lines, and with everything else."""
     code = (
         "from pinterest_pipeline.spark import get_session\n"
         "spark = get_session('local[1]')\n"
         "spark._jvm.java.lang.System.err.println('said by the JVM')\n"
+        "spark._jvm.java.lang.System.out.println('printed by the JVM')\n"
         "assert get_session('local[1]').range(3).count() == 3\n"
         "spark.stop()\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "said by the JVM" in done.stderr
+    assert "said by the JVM" in done.stderr and "printed by the JVM" in done.stderr
+    assert not done.stdout, done.stdout
     assert not any(line.encode() in JVM_NOISE for line in done.stderr.splitlines()), done.stderr
+
+
+def test_the_local_jvm_accepts_the_compiler_directives_and_counts_them_as_the_noise_says():
+    """A directives file HotSpot cannot parse stops the JVM from starting at all."""
+    java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+    done = subprocess.run([java, *LOCAL_JIT_DIRECTIVES_OPTION.split(), "-version"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert [line.encode() for line in done.stdout.splitlines()] == [b"1 compiler directives added"]
+    assert b"1 compiler directives added" in JVM_NOISE
+    assert LOCAL_JIT_DIRECTIVES_OPTION in spark_config("local[2]")["spark.driver.extraJavaOptions"]
 
 
 def test_local_sessions_build_plans_without_recording_python_call_sites(spark):
