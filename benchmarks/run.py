@@ -430,7 +430,9 @@ the JVM while Dagster loads, the three kinds and the nine insights
 computed at once in threads (about 7 %), and a smaller inlining budget for
 the C2 compiler (`spark.LOCAL_INLINING_OPTIONS`: `-XX:MaxInlineLevel=6
 -XX:FreqInlineSize=100 -XX:InlineSmallCode=1000`; C2's cost grows with what
-it inlines). No gain beyond the noise, or
+it inlines), C1 only for the libraries that only plan a job
+(`pinterest_pipeline/jit_directives.json`) and no generated code for the
+nine statements over the summaries (`spark.small_queries`). No gain beyond the noise, or
 slower: C1 only (`-XX:TieredStopAtLevel=1`, 1.3x slower), C2 only
 (`-XX:-TieredCompilation`), lower or higher
 compile thresholds, more compiler threads, no escape analysis, less loop
@@ -440,7 +442,7 @@ fewer shuffle partitions; leaving huge generated methods interpreted is
 `translate` instead of `isin` cut the JVM calls that build a kind's plan by a
 sixth but made parse + rules on pin about 25 % slower, and was not kept.
 
-The inlining budget, measured after this report's run (a landing of
+The inlining budget, measured after the report of 2026-11-27 (a landing of
 1,000,000 posts made the same way, sink layout, 2026-11-27, the code of
 commit 0a41e27): per
 thread, the JVM's compiler threads used 58 core-seconds with HotSpot's
@@ -483,7 +485,37 @@ still not met, and the pairs of one run spread by as much as the whole gap. A JV
 also kept compiled code between runs (an AOT cache, JDK 25 and later) would
 remove most of the rest of the warm-up; the machines here have Java 17.
 
-Changed for this report (2026-11-28 08:41 UTC). Local sessions build plans
+Changed for this report (2026-11-28, afternoon), each measured on
+1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
+the task threads 64-82 core-seconds, the JIT compiler threads 30-34, the
+driver's planning threads 9-10 and the Python process about 12 (imports
+about 5, Dagster's event storage about 2); the machine was 98 % busy from
+start to end, so the wall time is about half the CPU time and only less CPU
+makes a run faster. A JFR recording of every compilation: C2 spent 44.5 s,
+10.6 s of it on Spark's generated classes and about 12 s on libraries that
+only plan a job: Janino and ASM (code generation), ANTLR and Catalyst's
+parser, analyzer and optimizer, Java serialization of tasks. The local JVM
+now compiles those with C1 only (HotSpot compiler directives,
+`pinterest_pipeline/jit_directives.json`): C2 then spent 33.0 s, the
+compiler threads 27.8 and 25.9 core-seconds against 31.4 and 29.9, the
+planning threads 0.5-0.9 more. Seven interleaved pairs of `run --all`,
+without / with: 79.2 / 74.8, 85.3 / 74.5, 68.1 / 73.4, 70.0 / 67.6, 65.0 /
+66.0, 73.9 / 68.1 and 72.6 / 71.3 s, faster in five. The nine statements,
+which merge a few thousand summary rows, now run without generated code
+(`spark.small_queries`: whole-stage code off, expressions interpreted); Spark
+compiled about 110 classes for them in a run (2.4 s of Janino). In a fresh
+process the nine took 9.6-11.9 s against 13.0-13.3 s, warm 2.8-4.9 s against
+3.3-5.1 s, and in three pairs of `run --all` the statements' part of the
+insights step 5.1-5.4 s against 5.3-6.9 s. The same settings made the
+refresh of the inputs (1,000,000 keys) 5 s slower, so only the nine get
+them. Tried and not kept (warm JVM, alternated): the inputs' three-way full
+outer join as a union and one aggregation (3.9-4.6 s against 2.4-2.8 s: the
+string maxima fall back to a sort) and as shuffled hash joins (2.8-3.0 s
+against 2.4-3.0 s); Parquet dictionary encoding off for pin's free-text
+columns (writing 1,000,000 cached rows took 3.0-3.5 s against 2.6-3.8 s,
+and 241 MB instead of 23 MB).
+
+Changed for the report of 2026-11-28 08:41 UTC. Local sessions build plans
 without PySpark's DataFrame debugging
 (`spark.python.sql.dataFrameDebugging.enabled=false`, a static setting): with
 it, every column function first records its Python call site, four to six
@@ -502,15 +534,15 @@ cached pin lines (warm, the test alone) the regex took 1.7-2.4 s, `instr` /
 `locate` / `length` 3.9-13 s and `contains` with `substring_index` 3.9-7.2
 s: Spark 4's string functions count characters or go through collation
 support, and the regex, for all its decoding, is the cheapest. The
-orchestration ratio of this report's full run (1.175) spread like its
+orchestration ratio of that report's full run (1.175) spread like its
 passes: the three direct passes in one process took 61.2, 51.1 and 47.8 s,
 the two Dagster runs 62.9 and 62.5 s (1.075 in the report before). The
 comparison now also times the stage functions inside each Dagster run, so
 Dagster's own part is measured in the same minutes as the work; it was run
-again with that measure (`--rerun orchestration`, 12:17 UTC, the section
-above): 0.991 between passes, and 1.85 s of Dagster's own a run (1.043x).
+again with that measure (`--rerun orchestration`, 12:17 UTC): 0.991
+between passes, and 1.85 s of Dagster's own a run (1.043x).
 
-Measured after this report (2026-11-28, 11:00-12:15 UTC, 1,000,000 posts).
+Measured after that report (2026-11-28, 11:00-12:15 UTC, 1,000,000 posts).
 Where a cold JVM's time goes when it cleans pin alone (`-XX:+CITime`, 41 s
 of JVM CPU for a 22 s job writing nowhere): 19 s of it is compilation, C2 12.7
 s over 2,525 methods and C1 6.4 s over 13,770. The largest generated method,
@@ -542,7 +574,7 @@ first job (it waits on the JVM's side of planning, not the Python side):
 three interleaved pairs, 69.4 / 73.0, 78.9 / 82.4 and 76.0 / 72.5 s, and
 not kept.
 
-Changed for the report before (2026-11-28 03:05 UTC), each measured on
+Changed for the report of 2026-11-28 03:05 UTC, each measured on
 1,000,000 posts: a state rebuilt from a single date is written straight from the join, without
 the rebalance by date (`run --all`, with / without: 74.9 / 79.4 s and
 72.9 / 83.0 s; the insights' refresh 11.4 / 12.3 s and 10.2 / 14.5 s).
@@ -566,16 +598,16 @@ one before: the notebook job, unchanged, took 114-124 s at 1,000,000 posts
 did not change, were lower too (REST 8,900 posts/s, 7,500 in a rerun).
 
 The REST proxy spends about a fifth less CPU per record since the report
-before (this report's ingest section includes it): the canonical
+of 2026-11-28 03:05 UTC (the 08:41 report's ingest section included it): the canonical
 encoder that `json.dumps` builds on every call is built once (the same
 bytes), the depth limit walks only into arrays and objects, and the 200
 answer is written directly. Alternated in one hour with the code before
 (`benchmarks.ingest --posts 100000`): REST 8,069 / 9,846 and 8,189 / 10,302
 posts/s; Kafka direct, whose sender encodes every record too, 14,825 /
 18,409 and 15,384 / 20,289 posts/s. A `--rerun ingest` just after that gave
-REST 11,384 posts/s; this report's 10,193 came in a slower hour.
+REST 11,384 posts/s; the 08:41 report's 10,193 came in a slower hour.
 
-Measured after this report and not kept: building the cleaning rules' per-field
+Measured after the report of 03:05 UTC and not kept: building the cleaning rules' per-field
 helpers (white space, blank, placeholders) as SQL strings (`F.expr` over the
 staged column names) instead of Column calls, to cut the JVM calls of pin's
 plan. Building the plan took 1.94 s on a cold JVM against 1.59 s (the SQL
