@@ -20,8 +20,8 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 
 from pinterest_pipeline import contract, settings
-from pinterest_pipeline.spark import small_queries
 from pinterest_pipeline.progress import Heartbeat
+from pinterest_pipeline.spark import small_queries
 from pinterest_pipeline.transforms import clean as clean_rules
 from pinterest_pipeline.transforms import insights as insight_sql
 from pinterest_pipeline.transforms import io, latest
