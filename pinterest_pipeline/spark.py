@@ -128,7 +128,7 @@ JVM_NOISE = frozenset({b"WARNING: Using incubator modules: jdk.incubator.vector"
 _LAUNCH_LOCK = threading.Lock()
 
 
-def _relay_stderr(fd: int) -> None:
+def _relay_output(fd: int) -> None:
     """Copy the JVM's output (``fd``) to this process's stderr, without :data:`JVM_NOISE`."""
     writable = True
     with os.fdopen(fd, "rb") as lines:
@@ -143,7 +143,7 @@ def _relay_stderr(fd: int) -> None:
 
 
 def _launch_local_jvm(config: dict[str, str], record_classes: bool = False) -> None:
-    """Start the local session's JVM with its output relayed through :func:`_relay_stderr`.
+    """Start the local session's JVM with its output relayed through :func:`_relay_output`.
 
     Only for a local configuration (``spark.master``) and only when this process
     has no JVM yet; ``getOrCreate`` then uses this context. The relay thread reads
@@ -159,7 +159,7 @@ def _launch_local_jvm(config: dict[str, str], record_classes: bool = False) -> N
         if "spark.master" not in config or "spark.remote" in config or SparkContext._gateway is not None:
             return
         read, write = os.pipe()
-        threading.Thread(target=_relay_stderr, args=(read,), name="jvm-stderr", daemon=True).start()
+        threading.Thread(target=_relay_output, args=(read,), name="jvm-output", daemon=True).start()
         archive, recording = class_archive.java_options(record_classes)
         if archive:  # Spark's classes mapped from the archive, or recorded into it at exit
             # first, so PINTEREST_SPARK_JAVA_OPTIONS (last) still wins (-Xshare:off, say)
