@@ -224,11 +224,14 @@ def _c(column: str) -> Column:
 def _is_space(c: Column) -> Column:
     """True when the one-character string ``c`` is white space (or empty).
 
-    One ``instr`` in a literal rather than ``isin`` of 26 literals: the same test,
-    but a plan of a few nodes (building ``isin``'s took about a fifth of the
-    cleaner's planning, one JVM call per literal).
+    The literal of every white-space character ``contains`` it: the same test as
+    ``isin`` of 26 literals in a plan of a few nodes (building ``isin``'s took about
+    a fifth of the cleaner's planning, one JVM call per literal). ``contains``
+    compares bytes; ``instr`` counts characters as it goes and made the rules
+    about a tenth slower on pin (docs/benchmarks.md). One whole UTF-8 character
+    only matches the bytes of a whole character, so bytes give the same answer.
     """
-    return F.instr(F.lit(_WHITESPACE), c) > 0
+    return F.lit(_WHITESPACE).contains(c)
 
 
 def _first_or_last_is_space(t: Column) -> Column:

@@ -130,17 +130,20 @@ def test_blank_strings_become_null_and_real_text_is_verbatim(spark):
 
 def test_every_unicode_white_space_character_blanks_and_trims(spark):
     """Java's ``(?U)\\s`` characters, one per row: alone they are blank, around a number or
-    a placeholder they are trimmed; a zero-width space and a letter are not white space."""
+    a placeholder they are trimmed; a zero-width space, a letter and characters whose UTF-8
+    starts like white space's (the test compares bytes) are not white space."""
     records = [pin(i, title=w, follower_count=f"{w}12k{w}", poster_name=f"{w}User Info Error{w}")
                for i, w in enumerate(_WHITESPACE)]
     records += [pin(100, title="\u200b", follower_count="\u200b12k"),
-                pin(101, title="x", follower_count="12kx")]
+                pin(101, title="x", follower_count="12kx"),
+                pin(102, title="\u2026", follower_count="\u00a912k\u2030")]
     rows = by_ind(spark, "pin", records)
     for i, w in enumerate(_WHITESPACE):
         row = rows[i]
         assert (row["title"], row["follower_count"], row["poster_name"]) == (None, 12000, None), repr(w)
     assert (rows[100]["title"], rows[100]["follower_count"]) == ("\u200b", None)
     assert (rows[101]["title"], rows[101]["follower_count"]) == ("x", None)
+    assert (rows[102]["title"], rows[102]["follower_count"]) == ("\u2026", None)
 
 
 FOLLOWER_CASES = [
