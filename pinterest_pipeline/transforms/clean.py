@@ -255,8 +255,11 @@ def _without_placeholders(f: str) -> Column:
     placeholders = contract.PIN_PLACEHOLDERS.get(f, ())
     if not placeholders:
         return t
-    # A (padded) placeholder contains it: only such values are trimmed and compared.
-    maybe = reduce(operator.or_, [t.contains(p) for p in placeholders])
+    # A (padded) placeholder contains it: only such values are trimmed and compared. A value
+    # that contains a longer placeholder contains the one inside it too, so only the
+    # placeholders that hold no other are searched for (each search reads the whole value).
+    inner = [p for p in placeholders if not any(q != p and q in p for q in placeholders)]
+    maybe = reduce(operator.or_, [t.contains(p) for p in inner])
     is_placeholder = maybe & F.regexp_replace(t, _TRIM, "").isin(*placeholders)
     return F.when(~is_placeholder, t)
 

@@ -109,13 +109,17 @@ def test_pin_clean_row(spark):
 
 
 def test_each_placeholder_becomes_null_in_its_own_field_only(spark):
+    """Bare or padded with white space; a longer text that holds a placeholder is kept."""
     cases = [(f, p) for f, values in contract.PIN_PLACEHOLDERS.items() for p in values]
+    cases += [(f, f" {p}\t") for f, p in list(cases)]
     rows = by_ind(spark, "pin", [pin(i, **{f: p}) for i, (f, p) in enumerate(cases)]
-                  + [pin(100, title="Untitled", description="No Title Data Available")])
+                  + [pin(100, title="Untitled", description="No Title Data Available"),
+                     pin(101, description="No description available Story format, then a story")])
     for i, (f, _) in enumerate(cases):
         assert rows[i][f] is None, (f, rows[i])
     assert rows[100]["title"] == "Untitled"
     assert rows[100]["description"] == "No Title Data Available"
+    assert rows[101]["description"] == "No description available Story format, then a story"
 
 
 def test_blank_strings_become_null_and_real_text_is_verbatim(spark):
