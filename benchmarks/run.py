@@ -485,7 +485,38 @@ still not met, and the pairs of one run spread by as much as the whole gap. A JV
 also kept compiled code between runs (an AOT cache, JDK 25 and later) would
 remove most of the rest of the warm-up; the machines here have Java 17.
 
-Changed for this report (2026-11-28, afternoon), each measured on
+Changed for this report (2026-11-28, evening), measured on 1,000,000
+posts. A JVM profile (JFR) of pin's clean on a warm JVM put the rules'
+white-space test (`instr` in a literal of the white-space characters) at
+13 % of the task threads' samples: Spark 4's `instr` counts characters and
+compares the literal at every one. It is now `contains`, which compares
+bytes (a whole UTF-8 character can only match the bytes of a whole
+character, so the answer is the same; the test of every white-space
+character gained characters whose UTF-8 starts like white space's). Warm,
+four alternations each, JVM CPU of a clean: pin 26.4 -> 23.9 s, geo 11.7
+-> 10.95 s, user 9.8 -> 9.4 s. Pin's descriptions are searched for two
+placeholders instead of three (a value that holds the longer one holds the
+shorter): within the noise. Before this report's run, three pairs of
+`run --all` and the notebook job one after the other: 54.0 / 74.7, 58.9 /
+88.1 and 59.6 / 83.7 s (0.72, 0.67, 0.71); this report's median, 0.698,
+is as close to the line. Tried and not kept: no whole-stage code for
+wide projections (`spark.sql.codegen.maxFields=25`, which splits pin's
+13,790-byte method: pin's clean 20.4-20.8 s against 17.3-17.8 s cold,
+13.4-14.2 against 12.3-14.1 warm); C1 only for Spark's generated classes
+(three interleaved pairs of `run --all`, without / with: 57.2 / 58.3,
+67.6 / 66.4, 69.0 / 74.3 s); planning and running a clean of a few lines
+while Dagster starts, to warm the JVM before the step (its small jobs
+queue behind the real ones; 65.4 and 64.5 s against 61.0). What remains of
+pin's task time, warm: from_json about a quarter (a fifth of that is the
+8 KB buffer of the reader Spark opens for every line), the flat-line regex
+and the Java string it decodes for it about a sixth, writing and copying
+rows about a tenth, the placeholder and white-space searches about a
+tenth, the dedup's sort and the text reading the rest. A `run --all`
+(sampled per thread): the task threads 64.5 core-seconds, the JIT compiler
+threads 25.9, the planning threads 9.1, Python about 7 holding the GIL
+(imports 3.5).
+
+Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
 the task threads 64-82 core-seconds, the JIT compiler threads 30-34, the
 driver's planning threads 9-10 and the Python process about 12 (imports
