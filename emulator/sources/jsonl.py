@@ -55,10 +55,9 @@ def _read(paths: dict[str, str]) -> Iterator[Post]:
             for kind, line in lines.items():
                 try:  # NaN, Infinity, 1e400 (which Python's json reads) are refused too
                     value = decode_json(line)
-                except json.JSONDecodeError as exc:
-                    raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({exc.msg})") from None
-                except NotStandardJson as exc:
-                    raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({exc})") from None
+                except (json.JSONDecodeError, NotStandardJson) as exc:  # msg: without the position
+                    why = exc.msg if isinstance(exc, json.JSONDecodeError) else exc
+                    raise SourceError(f"{paths[kind]}:{lineno}: not JSON ({why})") from None
                 if not isinstance(value, dict):
                     raise SourceError(f"{paths[kind]}:{lineno}: not a JSON object")
                 records[kind] = value

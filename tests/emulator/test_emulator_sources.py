@@ -95,6 +95,18 @@ def test_jsonl_line_with_a_number_json_has_not_is_refused_by_file_and_line(tmp_p
         next(posts)
 
 
+def test_jsonl_line_that_is_not_json_is_refused_with_the_parser_message(tmp_path):
+    """The file and line come first; the parser's message follows without its own position."""
+    write_jsonl(tmp_path, synthetic(3))
+    lines = (tmp_path / "user.jsonl").read_text().splitlines()
+    lines[2] = lines[2][:-1]  # the closing brace cut off
+    (tmp_path / "user.jsonl").write_text("\n".join(lines) + "\n")
+    posts = make_source(f"jsonl:{tmp_path}", 1)
+    next(posts), next(posts)
+    with pytest.raises(SourceError, match=r"user\.jsonl:3: not JSON \(Expecting [^)]*\)$"):
+        next(posts)
+
+
 def build_sqlite(path, posts: list[Post]) -> str:
     """The original three tables, with DATETIME columns, from ``posts``."""
     import sqlalchemy as sa
