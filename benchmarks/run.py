@@ -173,8 +173,8 @@ def engines(posts: int, work: Path, *, layout: str = "sink", with_baseline: bool
     row["run_all_s"] = statistics.median(t[0] for t in timings)
     if with_baseline:
         row["notebook_s"] = statistics.median(t[1] for t in timings)
-        row["ratio_vs_notebook"] = round(statistics.median(r / n for r, n in timings), 3)
         row["pairs"] = [[round(r, 1), round(n, 1)] for r, n in timings]
+        row["ratio_vs_notebook"] = round(_notebook_ratio(row), 3)  # what the report judges, rounded
     row["ratio_vs_duckdb"] = round(row["run_all_s"] / row["duckdb_s"], 1)
     row["equal"] = not problems
     row["problems"] = sorted(set(problems))[:20]
