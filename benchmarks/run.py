@@ -516,6 +516,32 @@ tenth, the dedup's sort and the text reading the rest. A `run --all`
 threads 25.9, the planning threads 9.1, Python about 7 holding the GIL
 (imports 3.5).
 
+Measured after this report (2026-11-28, night; the same code, nothing
+kept), on 1,000,000 posts. The clean step's first Spark job starts 4.7 to
+6.6 s after the step, cold (the three kinds in threads, stage functions
+called directly): listing the landing 1.1-1.2 s, building the plans in
+Python 1.8-2.7 s (1,000-3,000 JVM calls a kind), then analysing, planning
+and generating code 2.9-3.4 s, with both cores busy in the JVM the whole time
+(sampled every 0.5 s: 170-200 %): it is CPU, not waiting. Pin's generated
+method for parse and rules (13,576 bytes of bytecode) is too large for C1's
+profiling tier (HotSpot: "out of virtual registers in linear scan"), so it
+runs as C1's limited-profile code until C2 compiles it (about 2 s of C2,
+twice in one recorded run: once more after a deoptimization). Tried and not
+kept: C2 directly for the generated `processNext` methods (a compiler
+directive excluding C1): pin alone 21.7 against 22.0 s cold, three
+interleaved `run --all` pairs with / without 65.5 / 71.2, 74.0 / 69.5,
+70.4 / 75.3 s (noise); no uncommon traps in C2 (`-XX:PerMethodTrapLimit=0`;
+the recorded run had 1,358 deoptimizations, 512 of them branches never seen
+before): 73.5 / 64.6, 68.4 / 70.6, 75.8 / 70.4 s (slower); the flat-line
+test by bytes (`startswith`, `endswith`, `contains`, `substring_index`
+instead of the regex): pin 27.7-28.0 against 25.6-26.5 CPU-s warm, geo
+11.8-12.9 against 11.2-12.3 (slower: four byte scans cost more than one
+decode and one regex); one shuffle partition for the nine statements:
+3.8-4.0 against 4.1-4.7 s for the nine one after the other, warm (in
+threads, within the noise). The unchanged `run --all` took 64.6 to 78.0 s
+in these hours against 64.6 s in this report: the machine's spread from
+hour to hour is larger than any of these.
+
 Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
 the task threads 64-82 core-seconds, the JIT compiler threads 30-34, the
