@@ -540,7 +540,14 @@ decode and one regex); one shuffle partition for the nine statements:
 3.8-4.0 against 4.1-4.7 s for the nine one after the other, warm (in
 threads, within the noise). The unchanged `run --all` took 64.6 to 78.0 s
 in these hours against 64.6 s in this report: the machine's spread from
-hour to hour is larger than any of these.
+hour to hour is larger than any of these. Then a fresh clone's `make bench`
+with the default options (2026-11-28 20:27 UTC, 19 minutes; its report is
+not the one here, since it has no 10,000,000-post or nightly part): at
+1,000,000 posts `run --all` took 65.3, 74.7 and 69.4 s against the notebook
+job's 101.6, 113.9 and 108.8 s, ratios 0.64, 0.66 and 0.64 (median 0.643);
+100,000 posts 0.85; the Dagster run 1.044x the stage functions; all nine
+tables equal. The same code gave 0.698 in this report: what moves between
+runs is mostly the notebook job (89-93 s here, 102-114 s then).
 
 Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
