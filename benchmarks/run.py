@@ -578,8 +578,12 @@ summaries are computed from memory instead of the written state: the
 insights step 9.2-10.4 s against 6.7-8.1 s warm (building the cache costs
 more than reading the files back). Transparent huge pages for the heap
 (`-XX:+UseTransparentHugePages`): 47.7 / 48.7 and 47.4 / 47.4 s (noise); the
-collector paused 1.3 s in a whole run. What remains is Spark's own per-line
-work and a cold JVM's compiling, as above.
+collector paused 1.3 s in a whole run. A still smaller C2 inlining budget
+(`-XX:MaxInlineLevel=4 -XX:FreqInlineSize=60 -XX:InlineSmallCode=600`):
+49.5 / 48.4 and 52.8 / 49.8 s; no on-stack replacement
+(`-XX:-UseOnStackReplacement`): 53.6 and 58.4 s against 48.4 and 49.8 s
+(both slower). What remains is Spark's own per-line work and a cold JVM's
+compiling, as above.
 
 Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
