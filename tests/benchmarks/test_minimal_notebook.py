@@ -3,8 +3,7 @@
 ``benchmarks.minimal_notebook`` is the yardstick for a notebook that cleans
 less than the contract asks (docs/benchmarks.md compares it with the others).
 On a landing made like the benchmark's (real values, new keys, exact replays,
-one date) it must still give the reference's nine tables, as sets of rows: it
-writes them unordered.
+one date) it must still give the reference's nine tables, row for row.
 """
 
 from __future__ import annotations
@@ -24,10 +23,6 @@ from tests.sample import require_sample
 pytestmark = pytest.mark.integration
 
 
-def as_set(table: list[dict]) -> list[tuple]:
-    return sorted(tuple(sorted(row.items())) for row in rows(table))
-
-
 def test_minimal_notebook_matches_the_reference_on_benchmark_data(tmp_path):
     require_sample()
     landing, out = tmp_path / "landing", tmp_path / "out"
@@ -43,4 +38,4 @@ def test_minimal_notebook_matches_the_reference_on_benchmark_data(tmp_path):
     got = read_insights(out)
     for name in contract.INSIGHTS:
         assert got[name], f"{name} is empty"
-        assert as_set(got[name]) == as_set(expected[name]), name
+        assert rows(got[name]) == rows(expected[name]), name
