@@ -614,6 +614,16 @@ collector paused 1.3 s in a whole run. A still smaller C2 inlining budget
 (`-XX:-UseOnStackReplacement`): 53.6 and 58.4 s against 48.4 and 49.8 s
 (both slower). What remains is Spark's own per-line work and a cold JVM's
 compiling, as above.
+Then a fresh clone's `make bench` with the default options, which now also
+runs the shorter notebook job (2026-11-28 23:10 UTC, 16 minutes, an Intel
+Xeon machine of the same size; its report is not the one here, since it has
+no 10,000,000-post or nightly part): at 1,000,000 posts `run --all` took
+50.8, 47.5 and 46.3 s against the notebook job's 67.8, 69.1 and 66.0 s,
+ratios 0.75, 0.69 and 0.70 (median 0.702: "no"), and against the shorter
+job's 61.8, 62.9 and 62.4 s a median of 0.76; 100,000 posts 0.84 (0.90
+against the shorter job); one file per topic 42.5 s; the Dagster run 1.04x
+the stage functions; REST 20,043 posts/s, the sink 110,820 records/s; all
+tables equal, the shorter job's too.
 
 Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
