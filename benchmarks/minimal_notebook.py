@@ -33,14 +33,13 @@ difference. Output as the notebook job's: ``<out>/clean/<kind>/`` and
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from benchmarks import notebook_job
 from benchmarks.notebook_job import QUERIES, start_session, typed_and_sorted
 from pinterest_pipeline import contract
 
@@ -99,16 +98,9 @@ def run(landing: str, out: str, prefix: str = contract.DEFAULT_TOPIC_PREFIX,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.minimal_notebook", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--landing", required=True, help="landing folder (contract section 3)")
-    parser.add_argument("--out", required=True, help="output folder (clean/ and insights/)")
-    parser.add_argument("--prefix", default=contract.DEFAULT_TOPIC_PREFIX)
-    parser.add_argument("--master", default="local[2]")
-    args = parser.parse_args(argv)
-    print(json.dumps(run(args.landing, args.out, prefix=args.prefix, master=args.master)))
-    return 0
+    """The notebook job's command line (the same arguments), always printing JSON."""
+    return notebook_job.main(argv, job=run, module="benchmarks.minimal_notebook", description=__doc__.split("\n")[0],
+                             always_json=True)
 
 
 if __name__ == "__main__":

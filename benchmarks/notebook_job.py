@@ -291,18 +291,18 @@ def run(landing: str, out: str, prefix: str = "pinterest", master: str = "local[
     return {k: round(v, 3) for k, v in timings.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.notebook_job", description=__doc__.split("\n")[0]
-    )
+def main(argv: list[str] | None = None, *, job=None, module: str = "benchmarks.notebook_job",
+         description: str = __doc__.split("\n")[0], always_json: bool = False) -> int:
+    """The command line of this job, or of another with the same arguments (``job``: its ``run``)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
     parser.add_argument("--landing", required=True, help="landing folder (contract section 3)")
     parser.add_argument("--out", required=True, help="output folder (clean/ and insights/)")
     parser.add_argument("--prefix", default=contract.DEFAULT_TOPIC_PREFIX)
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--json", action="store_true", help="print the timings as one JSON object")
     args = parser.parse_args(argv)
-    timings = run(args.landing, args.out, prefix=args.prefix, master=args.master)
-    if args.json:
+    timings = (job or run)(args.landing, args.out, prefix=args.prefix, master=args.master)
+    if args.json or always_json:
         print(json.dumps(timings))
     else:
         for name, seconds in timings.items():
