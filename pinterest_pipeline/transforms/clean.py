@@ -10,9 +10,12 @@ Cost
     Every line is parsed once. The clean rows are one Spark job (parse, rules,
     dedup, write) that also counts lines, quarantined lines and output rows
     (``DataFrame.observe``). The strict and costly tests run only on lines
-    that need them: the bracket walk and the JSON type of string fields only
-    on lines with a bracket inside (a record as the sink writes it has none),
-    trimming only on values with white space at an end. The quarantine
+    that need them: the bracket walk only on lines with a ``}`` before their
+    last byte, the JSON type of string fields only on lines that are not read
+    by the fast path below, trimming only on values with white space at an
+    end, placeholders compared exactly unless a value starts with white space
+    or with a placeholder. No test reads a whole line as characters: the
+    fast path's tests compare bytes. The quarantine
     table is computed (a second parse) only when a line was quarantined, and
     the canonical JSON of records only when two different lines share a key.
 
@@ -20,15 +23,17 @@ Parsing
     A line is a JSON object when it parses (``try_parse_json``), starts with
     ``{``, ends with ``}`` and its first ``{`` closes at its last ``}``. Spark's
     JSON parsers silently ignore trailing garbage (``{"ind":1} xyz``,
-    ``{"a":1} {"b":2}``); a line whose only brackets are its first and last
-    character is one object, any other line goes through a bracket walk that
-    rejects such lines. Blank lines, top-level arrays, strings, numbers and
+    ``{"a":1} {"b":2}``); a line that starts with ``{`` and whose only ``}``
+    is its last byte is one object, any other line goes through a bracket walk
+    that rejects such lines. Blank lines, top-level arrays, strings, numbers and
     ``null`` are not objects. In an object with a repeated field name the last
     value wins (as in Python's ``json`` and Spark's JSON reader; the session sets
     ``spark.sql.variant.allowDuplicateKeys`` so both parsers agree).
-    Lines as the sink writes them (no bracket inside, an integer key) are read
-    once with ``from_json`` and the contract's types; only the others are also
-    parsed as ``VARIANT`` to learn the JSON type of their key and fields.
+    Lines as the sink writes them (one object for sure, an integer key, no
+    field value starting with ``{`` or ``[``) are read once with ``from_json``
+    and the contract's types; only the others are also parsed as ``VARIANT``
+    to learn the JSON type of their key and fields (``from_json`` gives an
+    object or array value as its JSON text, which starts like that).
 
 Quarantine (first failing rule wins; reasons are stable strings)
     * ``not a JSON object``
@@ -96,7 +101,6 @@ _TRIM = r"(?U)^\s+|\s+$"
 _INTEGER = r"^-?[0-9]+$"
 _NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}$"
-_FLAT_OBJECT = r"^\{[^\[\]{}]*\}$"
 _JSON_STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"'
 _REASON_VALUE_CHARS = 40
 
@@ -193,7 +197,7 @@ def _json_type(v: Column, name: str) -> Column:
 # The rules are applied in stages, each a projection over the previous one's
 # columns, so that every intermediate value is computed once per line (an
 # expression used twice in one projection would be evaluated twice):
-#   fields   the raw field texts (``<f>``) and, on lines with brackets, their JSON types
+#   fields   the raw field texts (``<f>``) and, off the fast path, their JSON types
 #   _t_<f>   the text, null when absent, JSON null or blank
 #   _s_<f>   string fields: placeholders null; _n_<f> numeric fields: trimmed text
 #   values   the clean values (and the parsed numbers and timestamps)
@@ -234,8 +238,15 @@ def _is_space(c: Column) -> Column:
     return F.lit(_WHITESPACE).contains(c)
 
 
+def _may_start_with_space(t: Column) -> Column:
+    """False when ``t`` surely does not start with white space: its first character is
+    printable ASCII. Compares at most a byte or two, without counting characters."""
+    return (t < "!") | (t >= "\u0080")
+
+
 def _first_or_last_is_space(t: Column) -> Column:
-    return _is_space(F.substring(t, 1, 1)) | _is_space(F.substring(t, -1, 1))
+    first = _may_start_with_space(t) & _is_space(F.substring(t, 1, 1))
+    return first | _is_space(F.substring(t, -1, 1))
 
 
 def _trimmed(t: Column) -> Column:
@@ -245,7 +256,7 @@ def _trimmed(t: Column) -> Column:
 
 def _not_blank(t: Column) -> Column:
     """``t``, or null when it is empty or only (Unicode) white space."""
-    blank = (t == "") | (_is_space(F.substring(t, 1, 1)) & t.rlike(_BLANK))
+    blank = (t == "") | (_may_start_with_space(t) & t.rlike(_BLANK))
     return F.when(~blank, t)
 
 
@@ -255,12 +266,10 @@ def _without_placeholders(f: str) -> Column:
     placeholders = contract.PIN_PLACEHOLDERS.get(f, ())
     if not placeholders:
         return t
-    # A (padded) placeholder contains it: only such values are trimmed and compared. A value
-    # that contains a longer placeholder contains the one inside it too, so only the
-    # placeholders that hold no other are searched for (each search reads the whole value).
-    inner = [p for p in placeholders if not any(q != p and q in p for q in placeholders)]
-    maybe = reduce(operator.or_, [t.contains(p) for p in inner])
-    is_placeholder = maybe & F.regexp_replace(t, _TRIM, "").isin(*placeholders)
+    # A padded placeholder starts with white space or with the placeholder: only such
+    # values are trimmed and compared (the others are compared as they are).
+    padded = reduce(operator.or_, [_may_start_with_space(t)] + [t.startswith(p) for p in placeholders])
+    is_placeholder = t.isin(*placeholders) | (padded & F.regexp_replace(t, _TRIM, "").isin(*placeholders))
     return F.when(~is_placeholder, t)
 
 
@@ -384,17 +393,23 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     raw_line = F.col("raw_line")
     # A repeated field name: the last value wins in VARIANT as in from_json.
     raw.sparkSession.conf.set("spark.sql.variant.allowDuplicateKeys", "true")
-    # Fast path, for a line as the sink writes it: no bracket but its first and
-    # last character (so one object, no nested value) and an integer key, read by
-    # from_json with the contract's types. Any other line is parsed as VARIANT to
-    # find the JSON types of its key and fields (and walked for trailing garbage).
+    # Fast path, for a line as the sink writes it: one object for sure (it starts with
+    # "{" and its only "}" is its last byte), an integer key and no field value that
+    # starts like an object or array (from_json gives such a value as its JSON text),
+    # read by from_json with the contract's types. Any other line is parsed as VARIANT
+    # to find the JSON types of its key and fields (and walked for trailing garbage).
+    # The tests compare bytes: a regex would decode the whole line to characters first.
     schema = ", ".join([f"`{key}` bigint"] + [f"`{f}` string" for f in fields])
+    closes_at_end = F.octet_length(F.substring_index(raw_line, "}", 1)) == F.octet_length(raw_line) - 1
     lines = raw.select(
         "raw_line", "source_file", "position",
-        F.from_json(raw_line, schema).alias("_r"), raw_line.rlike(_FLAT_OBJECT).alias("_flat"),
+        F.from_json(raw_line, schema).alias("_r"), (raw_line.startswith("{") & closes_at_end).alias("_flat"),
     )
     record, is_flat = F.col("_r"), F.col("_flat")
-    fast = is_flat & record[key].isNotNull()
+    plain = reduce(operator.and_, [
+        ~F.coalesce(record[f].startswith("{") | record[f].startswith("["), F.lit(False)) for f in fields
+    ])
+    fast = is_flat & record[key].isNotNull() & plain
     lines = _stage(lines, {"_fast": fast, "_p": F.when(~fast, F.try_parse_json(raw_line))})
     parsed = F.col("_p")
     lines = _stage(lines, {"_walk": F.when(parsed.isNotNull() & ~is_flat, _bracket_walk(raw_line))})
@@ -414,8 +429,8 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
         F.when(fast, F.lit("BIGINT")).otherwise(_json_type(v, key)).alias("_key_type"),
         F.when(fast, record[key]).otherwise(_field(v, key, "bigint")).alias("_key"),
         *[text(f).alias(f) for f in fields],
-        # Only a line with brackets inside can hold an object or array in a field.
-        *[F.when(~is_flat, _json_type(v, f)).alias(f"{f}__type") for f in fields],
+        # Only a line off the fast path can hold an object or array in a field.
+        *[F.when(~fast, _json_type(v, f)).alias(f"{f}__type") for f in fields],
     )
     df = _stage(fields_stage, {f"_t_{f}": _not_blank(F.col(f)) for f in fields})
     df = _stage(df, {

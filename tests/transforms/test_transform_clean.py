@@ -269,6 +269,29 @@ def test_nested_value_in_string_field(spark):
     assert sorted(found.values()) == sorted(f"'{f}' is not a string" for f in fields)
 
 
+def test_arrays_and_brackets_in_a_line_that_closes_at_its_end(spark):
+    """A line whose only "}" is its last byte is one object for sure: an array in a string
+    field is still not a string, while a string that starts like an array or object, a "{"
+    inside a string and an array in an unknown field change nothing."""
+    found = reasons_by_line(spark, "pin", [pin(1, title=["a", "b"]), pin(2, category=[])])
+    assert sorted(found.values()) == ["'category' is not a string", "'title' is not a string"]
+    rows = by_ind(spark, "pin", [pin(3, title="[VIDEO] a{b", description="{not json"),
+                                 pin(4, extra=[1, 2], tag_list="x[y]", follower_count="[12k")])
+    assert (rows[3]["title"], rows[3]["description"]) == ("[VIDEO] a{b", "{not json")
+    assert (rows[4]["tag_list"], rows[4]["follower_count"]) == ("x[y]", None)
+
+
+def test_a_placeholder_padded_at_one_end_only(spark):
+    """Padded after it (the value starts with the placeholder) or before it with a non-ASCII
+    white space; a placeholder followed by more text is kept."""
+    rows = by_ind(spark, "pin", [pin(1, title="No Title Data Available\u3000", description="Untitled  "),
+                                 pin(2, title="\u00a0No Title Data Available", poster_name="\u2003User Info Error"),
+                                 pin(3, title="No Title Data Available!", description="Untitled x")])
+    assert [rows[1][c] for c in ("title", "description")] == [None, None]
+    assert [rows[2][c] for c in ("title", "poster_name")] == [None, None]
+    assert [rows[3][c] for c in ("title", "description")] == ["No Title Data Available!", "Untitled x"]
+
+
 BAD_TIMESTAMPS = ["xyz", "2019-02-30 00:00:00", "2019-05-27", "2019/05/27 02:07:21",
                   "2019-05-27 25:00:00", " 2019-05-27 02:07:21", "2019-05-27 02:07:21Z", 1558922841]
 
