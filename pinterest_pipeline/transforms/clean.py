@@ -400,10 +400,12 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     # to find the JSON types of its key and fields (and walked for trailing garbage).
     # The tests compare bytes: a regex would decode the whole line to characters first.
     schema = ", ".join([f"`{key}` bigint"] + [f"`{f}` string" for f in fields])
-    closes_at_end = F.octet_length(F.substring_index(raw_line, "}", 1)) == F.octet_length(raw_line) - 1
+    # (The bytes before the last: Spark's search of a binary value is a plain byte loop.)
+    head = F.substring(raw_line.cast("binary"), 1, F.octet_length(raw_line) - 1)
+    one_object = raw_line.startswith("{") & raw_line.endswith("}") & ~F.contains(head, F.lit(bytearray(b"}")))
     lines = raw.select(
         "raw_line", "source_file", "position",
-        F.from_json(raw_line, schema).alias("_r"), (raw_line.startswith("{") & closes_at_end).alias("_flat"),
+        F.from_json(raw_line, schema).alias("_r"), one_object.alias("_flat"),
     )
     record, is_flat = F.col("_r"), F.col("_flat")
     plain = reduce(operator.and_, [
