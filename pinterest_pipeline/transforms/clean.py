@@ -297,8 +297,9 @@ def _save_location(t: Column) -> Column:
 
 def _timestamp(t: Column) -> Column:
     """``YYYY-MM-DD HH:MM:SS`` or ``YYYY-MM-DDTHH:MM:SS``, read as UTC."""
-    utc = F.concat(F.regexp_replace(t, "T", " "), F.lit("+0000"))
-    return F.when(t.rlike(_TIMESTAMP), F.try_to_timestamp(utc, F.lit("yyyy-MM-dd HH:mm:ssZ")))
+    # Spark's own string-to-timestamp cast reads both shapes and rejects what is not a real
+    # date or time (2019-02-30, 24:00:00) as a pattern does, without a formatter per value.
+    return F.when(t.rlike(_TIMESTAMP), F.concat(t, F.lit("Z")).try_cast("timestamp"))
 
 
 def _timestamp_rule(f: str) -> Rule:
