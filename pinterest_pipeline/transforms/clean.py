@@ -10,8 +10,8 @@ Cost
     Every line is parsed once. The clean rows are one Spark job (parse, rules,
     dedup, write) that also counts lines, quarantined lines and output rows
     (``DataFrame.observe``). The strict and costly tests run only on lines
-    that need them: the bracket walk only on lines with a ``}`` before their
-    last byte, the JSON type of string fields only on lines that are not read
+    that need them: the bracket walk only on lines that are not one object
+    for sure (a ``}`` before the last byte, say), the JSON type of string fields only on lines that are not read
     by the fast path below, trimming only on values with white space at an
     end, placeholders compared exactly unless a value starts with white space
     or with a placeholder. No test reads a whole line as characters: the
