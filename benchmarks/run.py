@@ -626,6 +626,52 @@ against the shorter job); one file per topic 42.5 s; the Dagster run 1.04x
 the stage functions; REST 20,043 posts/s, the sink 110,820 records/s; all
 tables equal, the shorter job's too.
 
+Changed after this report (2026-11-29, the same Intel Xeon machine). A JVM
+profile of a cold 1,000,000-post `run --all` put three tests of the
+cleaner's fast path at about a sixth of the parse stage's task samples: the
+flat-line regex (`^\\{[^\\[\\]{}]*\\}$`, which decodes the whole line into a
+Java string first), the placeholder searches (each reads the whole value)
+and the first character's white-space test (`substring` counts the
+characters of the whole value before it takes one). They now compare bytes.
+A line is one object for sure when it starts with `{`, ends with `}` and
+the bytes before its last hold no `}`: one search over the line cast to
+binary, a plain byte loop (the four string scans tried before cost more
+than the regex; `substring_index` compares arrays at every byte: pin 2.07 s
+against 1.16 s for the binary search and 2.37 s for the regex, warm, the
+test alone). A field value that starts with `{` or `[` sends the line to the
+VARIANT parse, which tells an object or array from a string (`from_json`
+gives such a value as its JSON text), so lines with brackets inside their
+strings now take the fast path. A value is a placeholder when it equals
+one; it is trimmed and compared only when it starts with white space or
+with a placeholder. Two byte comparisons clear a first character that is
+printable ASCII. Timestamps of the exact shape are read by Spark's
+string-to-timestamp cast with a `Z` suffix instead of a pattern per value
+(the same answers on 14 edge dates, among them 2019-02-29, 24:00:00,
+23:59:60 and 0000-01-01, in any session time zone). Measured warm, parse and
+rules written nowhere, alternated in one JVM (medians of three): pin 8.21
+to 6.72 s, then 7.71 to 6.28 s with the binary search; geo 4.74 to 4.53 s,
+user 4.05 to 3.69 s; the timestamps then geo 5.0 to 4.69 s, user 4.42 to
+3.72 s. Cold, the three kinds at once (three runs each): the JVM's CPU
+50.3-53.4 against 48.0-49.0 s, the task threads 34.1 against 27.9
+core-seconds (C2 7.0 against 8.6). Three interleaved pairs of `run --all`,
+before / after: 64.9 / 59.6, 57.9 / 53.6 and 55.1 / 53.6 s; then `run --all`
+and the notebook job one after the other, three rounds: 54.3 / 79.3, 54.0 /
+75.4 and 51.6 / 72.3 s (0.685, 0.716, 0.713). A fresh clone's `make bench` with the default options afterwards
+(2026-11-29 02:13 UTC, 19 minutes, the same machine in a slower hour:
+`run --all` 59.7-61.2 s, the notebook job 84.2-87.9 s; its report is not
+the one here): ratios 0.70, 0.72 and 0.68, median 0.701 ("no"), 0.82
+against the shorter job (72.7-81.4 s); 100,000 posts 0.85 (0.92); one file
+per topic 49.0 s; the Dagster run 1.044x; REST 19,800 posts/s, the sink
+102,949 records/s; all tables equal. The gain, about 3 s of a 52-61 s run,
+does not take the ratio out of the noise: the 0.7x target stays at its
+line. The biggest
+item left in the parse stage is Spark's own: `from_json` opens an
+`InputStreamReader` for every line, whose 8 KB buffer is allocated and
+zeroed every time (about an eighth of the parse stage's task samples); the
+JSON reader of a notebook job reads bytes and does not pay it, and no SQL
+function parses JSON from bytes (the VARIANT parse, which reads a string,
+took 8.3 s against 3.6 s for pin).
+
 Changed for the report of 2026-11-28 15:07 UTC, each measured on
 1,000,000 posts. Where a `run --all` spends its CPU (sampled per thread):
 the task threads 64-82 core-seconds, the JIT compiler threads 30-34, the
