@@ -11,10 +11,10 @@ Cost
     dedup, write) that also counts lines, quarantined lines and output rows
     (``DataFrame.observe``). The strict and costly tests run only on lines
     that need them: the bracket walk only on lines that are not one object
-    for sure (a ``}`` before the last byte, say), the JSON type of string fields only on lines that are not read
-    by the fast path below, trimming only on values with white space at an
-    end, placeholders compared exactly unless a value starts with white space
-    or with a placeholder. No test reads a whole line as characters: the
+    for sure (a ``}`` before the last byte, say), the JSON type of string
+    fields only on lines that are not read by the fast path below, trimming
+    only on values with white space at an end, placeholders compared exactly
+    unless a value starts with white space or with a placeholder. No test reads a whole line as characters: the
     fast path's tests compare bytes. The quarantine
     table is computed (a second parse) only when a line was quarantined, and
     the canonical JSON of records only when two different lines share a key.
