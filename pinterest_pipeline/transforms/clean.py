@@ -30,10 +30,11 @@ Parsing
     value wins (as in Python's ``json`` and Spark's JSON reader; the session sets
     ``spark.sql.variant.allowDuplicateKeys`` so both parsers agree).
     Lines as the sink writes them (one object for sure, an integer key, no
-    field value starting with ``{`` or ``[``) are read once with ``from_json``
-    and the contract's types; only the others are also parsed as ``VARIANT``
-    to learn the JSON type of their key and fields (``from_json`` gives an
-    object or array value as its JSON text, which starts like that).
+    field value starting with ``{`` or ``[``, latitude, longitude and age that
+    are JSON numbers of their clean type) are read once with ``from_json`` and
+    the contract's types; only the others are also parsed as ``VARIANT`` to
+    learn the JSON type of their key and fields (``from_json`` gives an object
+    or array value as its JSON text, which starts like that).
 
 Quarantine (first failing rule wins; reasons are stable strings)
     * ``not a JSON object``
@@ -50,6 +51,10 @@ Quarantine (first failing rule wins; reasons are stable strings)
       (``"20"``, it casts) is accepted; ``20.5``, ``"twenty"``, ``true`` are not.
     * ``latitude is not a number`` / ``latitude out of range`` (and longitude):
       a JSON number or a string spelling one; ranges from the contract.
+      ``NaN`` and ``Infinity`` are not JSON numbers (Spark's JSON reader takes
+      them for numbers): a line with ``NaN`` as latitude, longitude or age, or
+      ``Infinity`` as an age, is not a JSON object; ``Infinity`` as a
+      coordinate is out of range.
     * ``latitude is missing`` (or longitude) when only one of the pair is there.
 
 Just null (not quarantined)
@@ -197,7 +202,8 @@ def _json_type(v: Column, name: str) -> Column:
 # The rules are applied in stages, each a projection over the previous one's
 # columns, so that every intermediate value is computed once per line (an
 # expression used twice in one projection would be evaluated twice):
-#   fields   the raw field texts (``<f>``) and, off the fast path, their JSON types
+#   fields   the raw field texts (``<f>``) and, off the fast path, their JSON types;
+#            on it, the numbers of _FAST_NUMBERS (``_fast_<f>``) instead of their texts
 #   _t_<f>   the text, null when absent, JSON null or blank
 #   _s_<f>   string fields: placeholders null; _n_<f> numeric fields: trimmed text
 #   values   the clean values (and the parsed numbers and timestamps)
@@ -206,6 +212,11 @@ def _json_type(v: Column, name: str) -> Column:
 Rule = tuple[Column, Column]  # (line fails, reason)
 
 _NUMERIC = {"follower_count", "age", "latitude", "longitude"}
+#: Numeric fields that the fast path reads as numbers of their clean type (``from_json``
+#: types them, without writing each number out as text). A line where such a field is
+#: not a number of that type (absent, null, a string, too large for an int, NaN) leaves
+#: the fast path, and the field is read as text like any other.
+_FAST_NUMBERS = {"latitude": "double", "longitude": "double", "age": "int"}
 _TIMESTAMPS = {"timestamp", "date_joined"}
 
 
@@ -223,6 +234,10 @@ def _n(f: str) -> Column:
 
 def _c(column: str) -> Column:
     return F.col(f"_c_{column}")
+
+
+def _fast_number(f: str) -> Column:
+    return F.col(f"_fast_{f}")
 
 
 def _is_space(c: Column) -> Column:
@@ -332,14 +347,14 @@ def _value_exprs(kind: str) -> dict[str, Column]:
     if kind == "geo":
         return {
             "country": _s("country"),
-            **{f"_v_{f}": F.when(_n(f).rlike(_NUMBER), _n(f).try_cast("double"))
+            **{f"_v_{f}": F.coalesce(_fast_number(f), F.when(_n(f).rlike(_NUMBER), _n(f).try_cast("double")))
                for f in ("latitude", "longitude")},
             "timestamp": _timestamp(_t("timestamp")),
         }
     first, last = _s("first_name"), _s("last_name")
     return {
         "user_name": F.when(first.isNotNull() | last.isNotNull(), F.concat_ws(" ", first, last)),
-        "age": F.when(_n("age").rlike(_INTEGER), _n("age").try_cast("int")),
+        "age": F.coalesce(_fast_number("age"), F.when(_n("age").rlike(_INTEGER), _n("age").try_cast("int"))),
         "date_joined": _timestamp(_t("date_joined")),
     }
 
@@ -395,12 +410,13 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     # A repeated field name: the last value wins in VARIANT as in from_json.
     raw.sparkSession.conf.set("spark.sql.variant.allowDuplicateKeys", "true")
     # Fast path, for a line as the sink writes it: one object for sure (it starts with
-    # "{" and its only "}" is its last byte), an integer key and no field value that
-    # starts like an object or array (from_json gives such a value as its JSON text),
-    # read by from_json with the contract's types. Any other line is parsed as VARIANT
-    # to find the JSON types of its key and fields (and walked for trailing garbage).
+    # "{" and its only "}" is its last byte), an integer key, no field value that
+    # starts like an object or array (from_json gives such a value as its JSON text)
+    # and numbers where _FAST_NUMBERS wants them, read by from_json with these types.
+    # Any other line is parsed as VARIANT to find the JSON types of its key and fields
+    # (and walked for trailing garbage).
     # The tests compare bytes: a regex would decode the whole line to characters first.
-    schema = ", ".join([f"`{key}` bigint"] + [f"`{f}` string" for f in fields])
+    schema = ", ".join([f"`{key}` bigint"] + [f"`{f}` {_FAST_NUMBERS.get(f, 'string')}" for f in fields])
     # (The bytes before the last: Spark's search of a binary value is a plain byte loop.)
     head = F.substring(raw_line.cast("binary"), 1, F.octet_length(raw_line) - 1)
     one_object = raw_line.startswith("{") & raw_line.endswith("}") & ~F.contains(head, F.lit(bytearray(b"}")))
@@ -409,10 +425,15 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
         F.from_json(raw_line, schema).alias("_r"), one_object.alias("_flat"),
     )
     record, is_flat = F.col("_r"), F.col("_flat")
-    plain = reduce(operator.and_, [
-        ~F.coalesce(record[f].startswith("{") | record[f].startswith("["), F.lit(False)) for f in fields
-    ])
-    fast = is_flat & record[key].isNotNull() & plain
+
+    def plain(f: str) -> Column:  # a value the fast path can take as it is
+        value = record[f]
+        if f not in _FAST_NUMBERS:
+            return ~F.coalesce(value.startswith("{") | value.startswith("["), F.lit(False))
+        # (from_json reads NaN as a number: it is not JSON, the VARIANT parse rejects it)
+        return value.isNotNull() & ~F.isnan(value) if _FAST_NUMBERS[f] == "double" else value.isNotNull()
+
+    fast = is_flat & record[key].isNotNull() & reduce(operator.and_, [plain(f) for f in fields])
     lines = _stage(lines, {"_fast": fast, "_p": F.when(~fast, F.try_parse_json(raw_line))})
     parsed = F.col("_p")
     lines = _stage(lines, {"_walk": F.when(parsed.isNotNull() & ~is_flat, _bracket_walk(raw_line))})
@@ -421,6 +442,8 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     fast, v = F.col("_fast"), F.col("_v")
 
     def text(f: str) -> Column:  # from_json keeps a non-string value's JSON text, like VARIANT
+        if f in _FAST_NUMBERS:  # typed by from_json: the fast path has the number instead
+            return F.when(~fast, _field(v, f))
         return F.when(record.isNotNull(), record[f]).otherwise(_field(v, f))
 
     fields_stage = lines.select(
@@ -434,6 +457,7 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
         *[text(f).alias(f) for f in fields],
         # Only a line off the fast path can hold an object or array in a field.
         *[F.when(~fast, _json_type(v, f)).alias(f"{f}__type") for f in fields],
+        *[F.when(fast, record[f]).alias(f"_fast_{f}") for f in fields if f in _FAST_NUMBERS],
     )
     df = _stage(fields_stage, {f"_t_{f}": _not_blank(F.col(f)) for f in fields})
     df = _stage(df, {

@@ -309,6 +309,29 @@ def test_age_not_an_integer(spark):
     assert list(found.values()) == ["age is not an integer"] * len(ages)
 
 
+def test_numbers_read_on_and_off_the_fast_path_agree(spark):
+    """Latitude, longitude and age are typed by the fast path; a line off it (a "}" inside a
+    string) or a number spelled as a string reads them as text, to the same values."""
+    places = by_ind(spark, "geo", [geo(1), geo(2, country="a}b"), geo(3, latitude="-88.5", longitude=" 170.25")])
+    assert [places[i]["coordinates"] for i in (1, 2, 3)] == [[-88.5, 170.25]] * 3
+    people = by_ind(spark, "user", [user(1), user(2, first_name="A}dam"), user(3, age=" 20")])
+    assert [people[i]["age"] for i in (1, 2, 3)] == [20, 20, 20]
+
+
+def test_nan_and_infinity_are_not_json_numbers(spark):
+    """Spark's JSON reader takes NaN and Infinity for numbers: a line holding NaN is not a JSON
+    object (nor one holding Infinity as an age), and Infinity as a coordinate is out of range."""
+    head = '{"ind": 1, "timestamp": "2019-05-27 02:07:21", "country": "Albania", '
+    person = '{"ind": 1, "first_name": "Adam", "last_name": "Acosta", "date_joined": "2015-10-21 21:26:45", '
+    places = [head + '"latitude": NaN, "longitude": 1}', head + '"latitude": 1, "longitude": NaN}',
+              head + '"latitude": Infinity, "longitude": 1}', head + '"latitude": 1, "longitude": -Infinity}']
+    found = reasons_by_line(spark, "geo", places)
+    assert [found[line] for line in places] == ["not a JSON object"] * 2 + [
+        "latitude out of range", "longitude out of range"]
+    people = [person + '"age": NaN}', person + '"age": Infinity}']
+    assert list(reasons_by_line(spark, "user", people).values()) == ["not a JSON object"] * 2
+
+
 def test_bad_coordinates(spark):
     cases = [({"latitude": 90.5}, "latitude out of range"), ({"latitude": -91}, "latitude out of range"),
              ({"longitude": 180.01}, "longitude out of range"),
