@@ -128,11 +128,13 @@ def resolve(tables: Mapping[str, DataFrame], dates: Mapping[str, Collection[str]
         )
         dt_columns.append(F.when(F.col(FLAGS[kind]), F.lit(only)) if only else F.col(f"_dt_{kind}"))
         joined = df if joined is None else joined.join(df, KEY, "full")
+    # One date in all: a constant, so writing the rows partitioned by dt sorts nothing.
+    one = all_dates(dates) if dates is not None else []
     return joined.select(
         KEY,
         *(c for kind in contract.KINDS for c in INPUT_COLUMNS[kind]),
         *(F.coalesce(F.col(f), F.lit(False)).alias(f) for f in FLAGS.values()),
-        F.greatest(*dt_columns).alias(PART),
+        (F.lit(one[0]) if len(one) == 1 else F.greatest(*dt_columns)).alias(PART),
     )
 
 
