@@ -1,5 +1,10 @@
 """``pinterest-pipeline``: the parser refuses bad input clearly; ``show`` prints built tables."""
 
+import gc
+import subprocess
+import sys
+from pathlib import Path
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -61,3 +66,27 @@ def test_show_prints_built_tables_and_names_missing_ones(tmp_path, monkeypatch, 
     err = capsys.readouterr().err
     missing = [n for n in contract.INSIGHTS if n != name]
     assert f"not built yet: {', '.join(missing)}" in err
+
+
+def test_the_console_command_exits_with_the_code_of_main(monkeypatch):
+    """``console`` (the installed command) freezes what the process made out of the
+    interpreter's last collections, then exits with ``main``'s code."""
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            cli.console()
+        assert exit_.value.code == 3
+        assert gc.get_freeze_count() > 0 and not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()
+
+
+def test_the_installed_command_runs_console(tmp_path):
+    """The ``pinterest-pipeline`` script of this environment is :func:`cli.console`: a real process."""
+    command = Path(sys.executable).with_name("pinterest-pipeline")
+    env = {"PATH": "/usr/bin:/bin", "PINTEREST_WAREHOUSE_URI": str(tmp_path)}
+    done = subprocess.run([str(command), "show"], check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "country_with_top_poster" in done.stdout + done.stderr
+    assert "from pinterest_pipeline.cli import console" in command.read_text()
