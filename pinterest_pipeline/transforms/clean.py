@@ -202,8 +202,9 @@ def _json_type(v: Column, name: str) -> Column:
 # The rules are applied in stages, each a projection over the previous one's
 # columns, so that every intermediate value is computed once per line (an
 # expression used twice in one projection would be evaluated twice):
-#   fields   the raw field texts (``<f>``) and, off the fast path, their JSON types;
-#            on it, the numbers of _FAST_NUMBERS (``_fast_<f>``) instead of their texts
+#   fields   the raw field texts (``<f>``; off the fast path only for _FAST_NUMBERS),
+#            off the fast path their JSON types, and the numbers of _FAST_NUMBERS that
+#            from_json read (``_typed_<f>``)
 #   _t_<f>   the text, null when absent, JSON null or blank
 #   _s_<f>   string fields: placeholders null; _n_<f> numeric fields: trimmed text
 #   values   the clean values (and the parsed numbers and timestamps)
@@ -212,10 +213,10 @@ def _json_type(v: Column, name: str) -> Column:
 Rule = tuple[Column, Column]  # (line fails, reason)
 
 _NUMERIC = {"follower_count", "age", "latitude", "longitude"}
-#: Numeric fields that the fast path reads as numbers of their clean type (``from_json``
-#: types them, without writing each number out as text). A line where such a field is
-#: not a number of that type (absent, null, a string, too large for an int, NaN) leaves
-#: the fast path, and the field is read as text like any other.
+#: Numeric fields that ``from_json`` reads as numbers of their clean type (without
+#: writing each number out as text); such a number is the value on any line. A line
+#: where such a field is not a number of that type (absent, null, a string, too large
+#: for an int, NaN) leaves the fast path, and the field is read as text like any other.
 _FAST_NUMBERS = {"latitude": "double", "longitude": "double", "age": "int"}
 _TIMESTAMPS = {"timestamp", "date_joined"}
 
@@ -236,8 +237,8 @@ def _c(column: str) -> Column:
     return F.col(f"_c_{column}")
 
 
-def _fast_number(f: str) -> Column:
-    return F.col(f"_fast_{f}")
+def _typed(f: str) -> Column:
+    return F.col(f"_typed_{f}")
 
 
 def _is_space(c: Column) -> Column:
@@ -347,14 +348,14 @@ def _value_exprs(kind: str) -> dict[str, Column]:
     if kind == "geo":
         return {
             "country": _s("country"),
-            **{f"_v_{f}": F.coalesce(_fast_number(f), F.when(_n(f).rlike(_NUMBER), _n(f).try_cast("double")))
+            **{f"_v_{f}": F.coalesce(_typed(f), F.when(_n(f).rlike(_NUMBER), _n(f).try_cast("double")))
                for f in ("latitude", "longitude")},
             "timestamp": _timestamp(_t("timestamp")),
         }
     first, last = _s("first_name"), _s("last_name")
     return {
         "user_name": F.when(first.isNotNull() | last.isNotNull(), F.concat_ws(" ", first, last)),
-        "age": F.coalesce(_fast_number("age"), F.when(_n("age").rlike(_INTEGER), _n("age").try_cast("int"))),
+        "age": F.coalesce(_typed("age"), F.when(_n("age").rlike(_INTEGER), _n("age").try_cast("int"))),
         "date_joined": _timestamp(_t("date_joined")),
     }
 
@@ -442,7 +443,7 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
     fast, v = F.col("_fast"), F.col("_v")
 
     def text(f: str) -> Column:  # from_json keeps a non-string value's JSON text, like VARIANT
-        if f in _FAST_NUMBERS:  # typed by from_json: the fast path has the number instead
+        if f in _FAST_NUMBERS:  # typed by from_json: a line on the fast path has the number
             return F.when(~fast, _field(v, f))
         return F.when(record.isNotNull(), record[f]).otherwise(_field(v, f))
 
@@ -457,7 +458,7 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
         *[text(f).alias(f) for f in fields],
         # Only a line off the fast path can hold an object or array in a field.
         *[F.when(~fast, _json_type(v, f)).alias(f"{f}__type") for f in fields],
-        *[F.when(fast, record[f]).alias(f"_fast_{f}") for f in fields if f in _FAST_NUMBERS],
+        *[record[f].alias(f"_typed_{f}") for f in fields if f in _FAST_NUMBERS],
     )
     df = _stage(fields_stage, {f"_t_{f}": _not_blank(F.col(f)) for f in fields})
     df = _stage(df, {

@@ -310,8 +310,8 @@ def test_age_not_an_integer(spark):
 
 
 def test_numbers_read_on_and_off_the_fast_path_agree(spark):
-    """Latitude, longitude and age are typed by the fast path; a line off it (a "}" inside a
-    string) or a number spelled as a string reads them as text, to the same values."""
+    """Latitude, longitude and age are typed by from_json, on the fast path and off it (a "}"
+    inside a string); a number spelled as a string is read as text, to the same value."""
     places = by_ind(spark, "geo", [geo(1), geo(2, country="a}b"), geo(3, latitude="-88.5", longitude=" 170.25")])
     assert [places[i]["coordinates"] for i in (1, 2, 3)] == [[-88.5, 170.25]] * 3
     people = by_ind(spark, "user", [user(1), user(2, first_name="A}dam"), user(3, age=" 20")])
@@ -330,6 +330,9 @@ def test_nan_and_infinity_are_not_json_numbers(spark):
         "latitude out of range", "longitude out of range"]
     people = [person + '"age": NaN}', person + '"age": Infinity}']
     assert list(reasons_by_line(spark, "user", people).values()) == ["not a JSON object"] * 2
+    # a JSON number beyond a double is out of range, on the fast path and off it
+    huge = [head + '"latitude": 1e400, "longitude": 1}', head.replace("Albania", "A}bania") + '"latitude": 1e400, "longitude": 1}']
+    assert list(reasons_by_line(spark, "geo", huge).values()) == ["latitude out of range"] * 2
 
 
 def test_bad_coordinates(spark):
