@@ -14,10 +14,11 @@ Cost
     for sure (a ``}`` before the last byte, say), the JSON type of string
     fields only on lines that are not read by the fast path below, trimming
     only on values with white space at an end, placeholders compared exactly
-    unless a value starts with white space or with a placeholder. No test reads a whole line as characters: the
-    fast path's tests compare bytes. The quarantine
-    table is computed (a second parse) only when a line was quarantined, and
-    the canonical JSON of records only when two different lines share a key.
+    unless a value starts with white space or with a placeholder. No test
+    reads a whole line as characters: the fast path's tests compare bytes. The
+    quarantine table is computed (a second parse) only when a line was
+    quarantined, and the canonical JSON of records only when two different
+    lines share a key.
 
 Parsing
     A line is a JSON object when it parses (``try_parse_json``), starts with
@@ -431,8 +432,10 @@ def _checked(kind: str, raw: DataFrame, canonical: bool = False) -> DataFrame:
         value = record[f]
         if f not in _FAST_NUMBERS:
             return ~F.coalesce(value.startswith("{") | value.startswith("["), F.lit(False))
+        if _FAST_NUMBERS[f] != "double":
+            return value.isNotNull()
         # (from_json reads NaN as a number: it is not JSON, the VARIANT parse rejects it)
-        return value.isNotNull() & ~F.isnan(value) if _FAST_NUMBERS[f] == "double" else value.isNotNull()
+        return value.isNotNull() & ~F.isnan(value)
 
     fast = is_flat & record[key].isNotNull() & reduce(operator.and_, [plain(f) for f in fields])
     lines = _stage(lines, {"_fast": fast, "_p": F.when(~fast, F.try_parse_json(raw_line))})
