@@ -87,6 +87,12 @@ LOCAL_CONF = {
     # Shuffle files stay on this machine (page cache): compressing them only costs CPU.
     "spark.shuffle.compress": "false",
     "spark.default.parallelism": "4",
+    # What opening a file costs, in bytes of reading: Spark's 4 MB suits object stores.
+    # A local file opens in about 0.3 ms of CPU (Hadoop copies its configuration for
+    # each), and counting each landing file as 4 MB split 101,000 one-line files into
+    # 3,157 tasks (146 s for 100,000 posts; 97 s with this) and the sink's 1,000-line
+    # files of 1,000,000 posts into 101 tasks (about 2 s slower; docs/benchmarks.md).
+    "spark.sql.files.openCostInBytes": str(64 * 1024),
     "spark.driver.memory": "2g",
     "spark.sql.adaptive.enabled": "true",
     # PySpark's DataFrame debugging records the Python call site of every function that

@@ -55,6 +55,17 @@ def test_read_landing_positions_follow_the_file_across_splits(spark, tmp_path):
     assert got == lines
 
 
+def test_many_small_landing_files_share_few_tasks(spark, tmp_path):
+    """A date of 2,000 one-line files is read in a few partitions (Spark's default open
+    cost, 4 MB a file, would make 63), and every line is still read once, in order."""
+    for i in range(2000):
+        land(tmp_path, f"pinterest.pin+0+{i:010d}.json", f'{{"ind":{i}}}\n'.encode())
+    df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
+    assert df.rdd.getNumPartitions() <= 8
+    got = [r.raw_line for r in df.orderBy("source_file", "position").collect()]
+    assert got == [f'{{"ind":{i}}}' for i in range(2000)]
+
+
 def test_read_landing_missing_folder_is_empty(spark, tmp_path):
     df = io.read_landing(spark, str(tmp_path), TOPIC, DT)
     assert df.count() == 0 and df.columns == ["raw_line", "source_file", "position"]
