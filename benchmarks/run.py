@@ -727,8 +727,8 @@ five, about 2 s). 100,000 posts in 303 files: 23.7 / 23.8 and 24.2 / 24.7 s
 (the same). Many small files gain most: a date of 101,000 one-line files
 per topic (100,000 posts, 303,000 files) was read in 3,157 tasks a kind and
 took 146 s; now 50 a kind and 97 s (the notebook job: 337 s on the same
-files). The 10,000,000-post run went from 316 s in the report before to
-206 s here. Tried and not kept: 64 MB or 256 MB splits instead of 128 MB
+files). The 10,000,000-post run took 206 s here against 316 s in the
+report before (on the AMD EPYC machine: not a comparison in one sitting). Tried and not kept: 64 MB or 256 MB splits instead of 128 MB
 (43.5, 43.2 and 40.5, 42.8 s against 42.2 and 40.9 s). This report's run
 followed: at 1,000,000 posts **0.638** (pairs 0.67, 0.62, 0.64) against
 the notebook job and 0.68 against the shorter one; the 0.7x target is met
