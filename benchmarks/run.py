@@ -717,7 +717,7 @@ the local session counts opening a file as 64 KB of reading
 stores). Spark packs small files into one task up to 128 MB, each counted
 as its size plus that cost. At 4 MB a file the sink's 1,000-line files of
 1,000,000 posts (about 600 KB each for pin) made 37 map tasks for pin and 32
-each for geo and user; now 6, 2 and 2. A local file opens in about 0.3 ms
+each for geo and user; now 6, 5 and 5. A local file opens in about 0.3 ms
 of CPU (the text reader copies Hadoop's whole configuration for every file;
 JVM stack samples of a read of many files showed little else), so fewer,
 longer tasks lose nothing, and the dedup's shuffle has a sixth of the map
